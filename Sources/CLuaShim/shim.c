@@ -1,0 +1,1 @@
+#include "ccm_shim.h"

@@ -1,0 +1,2 @@
+import Bindings
+print("ccm-lua")

@@ -1,0 +1,99 @@
+import Foundation
+import Subprocess
+
+#if canImport(System)
+import System
+#else
+import SystemPackage
+#endif
+
+/// Runs one host program to completion and collects what it printed. The engine layer
+/// (`docker ...`, `podman ...`) and `exec.host` both go through here.
+public enum ProcessRunner {
+    public struct Output: Sendable {
+        public var code: Int32
+        public var stdout: [UInt8]
+        public var stderr: [UInt8]
+        /// Seconds of wall time.
+        public var duration: Double
+        public var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
+        public var stderrText: String { String(decoding: stderr, as: UTF8.self) }
+    }
+
+    /// A program did not finish within its time limit; it has been killed.
+    public struct TimedOut: Error, Sendable {
+        public var argv: [String]
+        public var seconds: Double
+    }
+
+    /// The program could not be started at all (not found, not executable).
+    public struct LaunchFailed: Error, Sendable {
+        public var argv: [String]
+        public var reason: String
+    }
+
+    /// Collected output is capped so a runaway program cannot exhaust memory.
+    public static let outputLimit = 256 * 1024 * 1024
+
+    /// Runs `argv` (`argv[0]` is looked up on PATH unless it contains a `/`).
+    /// - Parameters:
+    ///   - environment: added to (and overriding) this process's environment.
+    ///   - stdin: bytes written to the program's standard input; nil gives it none.
+    ///   - timeout: seconds; the program is killed when it runs longer and `TimedOut` is thrown.
+    public static func run(
+        _ argv: [String],
+        environment: [String: String] = [:],
+        stdin: [UInt8]? = nil,
+        workingDirectory: String? = nil,
+        timeout: Double? = nil
+    ) async throws -> Output {
+        precondition(!argv.isEmpty, "ProcessRunner.run needs a program name")
+        let started = ContinuousClock.now
+        let executable: Executable = argv[0].contains("/") ? .path(FilePath(argv[0])) : .name(argv[0])
+        let env = environment.isEmpty ? Environment.inherit : Environment.inherit.updating(
+            Dictionary(uniqueKeysWithValues: environment.map { (Environment.Key(stringLiteral: $0.key), Optional($0.value)) }))
+        let directory = workingDirectory.map { FilePath($0) }
+        let arguments = Arguments(Array(argv.dropFirst()))
+
+        @Sendable func launch() async throws -> Output {
+            let status: TerminationStatus, out: [UInt8], err: [UInt8]
+            do {
+                if let stdin {
+                    let result = try await Subprocess.run(executable, arguments: arguments, environment: env,
+                                                          workingDirectory: directory, input: .array(stdin),
+                                                          output: .bytes(limit: outputLimit), error: .bytes(limit: outputLimit))
+                    (status, out, err) = (result.terminationStatus, result.standardOutput, result.standardError)
+                } else {
+                    let result = try await Subprocess.run(executable, arguments: arguments, environment: env,
+                                                          workingDirectory: directory, input: .none,
+                                                          output: .bytes(limit: outputLimit), error: .bytes(limit: outputLimit))
+                    (status, out, err) = (result.terminationStatus, result.standardOutput, result.standardError)
+                }
+            } catch let error as SubprocessError {
+                throw LaunchFailed(argv: argv, reason: "\(error)")
+            }
+            let code: Int32
+            switch status {
+            case .exited(let value): code = Int32(value)
+            case .signaled(let signal): code = 128 + Int32(signal)
+            }
+            let elapsed = ContinuousClock.now - started
+            return Output(code: code, stdout: out, stderr: err,
+                          duration: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        }
+
+        guard let timeout else { return try await launch() }
+        return try await withThrowingTaskGroup(of: Output?.self) { group in
+            group.addTask { try await launch() }
+            group.addTask {
+                try await Task.sleep(for: .seconds(timeout))
+                return nil
+            }
+            defer { group.cancelAll() }  // cancelling the run tears the process down (SIGKILL)
+            guard let first = try await group.next(), let output = first else {
+                throw TimedOut(argv: argv, seconds: timeout)
+            }
+            return output
+        }
+    }
+}

@@ -1,0 +1,170 @@
+import Foundation
+
+/// Where a start stands, for progress output: which nodes are ready, which are still awaited.
+public struct StartProgress: Sendable {
+    public var ready: [String]
+    public var waiting: [String]
+    public var elapsed: Double
+}
+
+extension Cluster {
+    /// Starts nodes (all by default) in the cluster's start order; with `wait`, returns once every
+    /// one is ready by its profile's readiness, or throws `.timeout` naming the nodes that are not.
+    public func start(nodes names: [String]? = nil, wait: Bool = true, timeout: Double = 120,
+                      progress: (@Sendable (StartProgress) -> Void)? = nil) async throws {
+        let nodes = try (names ?? nodeNames).map { try node($0) }
+        let deadline = ContinuousClock.now + .seconds(timeout)
+        let began = ContinuousClock.now
+        let tracker = ReadyTracker(waiting: nodes.map(\.name), began: began, progress: progress)
+
+        switch wait ? record.startOrder : .parallel {
+        case .oneByOne:
+            for node in nodes {
+                let mark = try await launch(node)
+                try await becomeReady(node, from: mark, deadline: deadline, timeout: timeout, tracker: tracker)
+            }
+        case .sequential:
+            var marks: [String: Int64] = [:]
+            for node in nodes { marks[node.name] = try await launch(node) }
+            try await waitAll(nodes, marks: marks, wait: wait, deadline: deadline, timeout: timeout, tracker: tracker)
+        case .parallel:
+            let marks = try await withThrowingTaskGroup(of: (String, Int64).self) { group in
+                for node in nodes { group.addTask { (node.name, try await self.launch(node)) } }
+                var marks: [String: Int64] = [:]
+                for try await (node, mark) in group { marks[node] = mark }
+                return marks
+            }
+            try await waitAll(nodes, marks: marks, wait: wait, deadline: deadline, timeout: timeout, tracker: tracker)
+        }
+    }
+
+    private func waitAll(_ nodes: [NodeRecord], marks: [String: Int64], wait: Bool, deadline: ContinuousClock.Instant,
+                         timeout: Double, tracker: ReadyTracker) async throws {
+        guard wait else { return }
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for node in nodes {
+                    group.addTask {
+                        try await self.becomeReady(node, from: marks[node.name] ?? 0, deadline: deadline, timeout: timeout, tracker: tracker)
+                    }
+                }
+                try await group.waitForAll()
+            }
+        } catch let error as ClusterError where error.kind == .timeout {
+            let notReady = tracker.waiting
+            throw ClusterError(.timeout, "cluster '\(name)': \(notReady.joined(separator: ", ")) not ready within \(formatSeconds(timeout))",
+                               node: notReady.first, lastLines: error.lastLines)
+        }
+    }
+
+    /// Starts the container and the log follower; returns the log mark taken just before, so the
+    /// readiness wait sees only this start's lines.
+    private func launch(_ node: NodeRecord) async throws -> Int64 {
+        let log = try log(of: node.name)
+        let mark = log.mark()
+        let state = try await runtime.inspect(node.container).state
+        switch state {
+        case .running: break
+        case .paused: try await runtime.unpause(node.container)
+        default: try await runtime.start(node.container)
+        }
+        log.follow()
+        await refreshIP(node.name)
+        return mark
+    }
+
+    /// Waits for the node's readiness: its log line (from `mark`), then its probe until it passes.
+    private func becomeReady(_ node: NodeRecord, from mark: Int64, deadline: ContinuousClock.Instant, timeout: Double,
+                             tracker: ReadyTracker) async throws {
+        let readiness = node.plan.readiness
+        let remaining = { max(0, (deadline - ContinuousClock.now).seconds) }
+        if let pattern = readiness.logPattern {
+            _ = try await log(of: node.name).wait(for: try LogPattern(pattern, plain: readiness.plain), from: mark,
+                                                  timeout: remaining(), nodeName: node.name)
+        }
+        if let probe = readiness.probe {
+            var last: ExecResult?
+            while true {
+                var request = ExecRequest(argv: probe)
+                request.timeout = max(1, min(10, remaining()))
+                if let result = try? await runtime.exec(node.container, request) {
+                    if result.code == 0 { break }
+                    last = result
+                }
+                guard remaining() > readiness.probeInterval else {
+                    let said = last.map { " (last try exited \($0.code): \(($0.stderr + $0.stdout).trimmingCharacters(in: .whitespacesAndNewlines).prefix(200)))" } ?? ""
+                    throw ClusterError(.timeout, "\(node.name): readiness probe `\(probe.joined(separator: " "))` did not pass within \(formatSeconds(timeout))\(said)",
+                                       node: node.name, lastLines: (try? log(of: node.name).tail(10)) ?? [])
+                }
+                try await Task.sleep(for: .seconds(readiness.probeInterval))
+            }
+        }
+        tracker.markReady(node.name)
+    }
+
+    /// Stops nodes (all by default) concurrently: gently (SIGTERM, then KILL after `timeout`) or at once.
+    public func stop(nodes names: [String]? = nil, gently: Bool = true, timeout: Double = 30) async throws {
+        let nodes = try (names ?? nodeNames).map { try node($0) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for node in nodes {
+                group.addTask {
+                    let state = try await self.runtime.inspect(node.container).state
+                    guard state == .running || state == .paused || state == .restarting else { return }
+                    if gently { try await self.runtime.stop(node.container, timeout: timeout) }
+                    else { try await self.runtime.kill(node.container, signal: "KILL") }
+                }
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    public func kill(node: String, signal: String = "KILL") async throws {
+        try await runtime.kill(try self.node(node).container, signal: signal)
+    }
+
+    public func pause(node: String) async throws { try await runtime.pause(try self.node(node).container) }
+    public func resume(node: String) async throws { try await runtime.unpause(try self.node(node).container) }
+
+    public func exec(node: String, _ request: ExecRequest) async throws -> ExecResult {
+        try await runtime.exec(try self.node(node).container, request)
+    }
+
+    public func putFile(node: String, path: String, content: [UInt8]) async throws {
+        try await runtime.copyIn(try self.node(node).container, content: content, to: path)
+    }
+
+    public func getFile(node: String, path: String) async throws -> [UInt8] {
+        try await runtime.copyOut(try self.node(node).container, from: path)
+    }
+}
+
+/// Which nodes became ready, shared by the concurrent readiness waits of one start.
+final class ReadyTracker: Sendable {
+    private let state: Mutex<(ready: [String], waiting: [String])>
+    private let began: ContinuousClock.Instant
+    private let progress: (@Sendable (StartProgress) -> Void)?
+
+    init(waiting: [String], began: ContinuousClock.Instant, progress: (@Sendable (StartProgress) -> Void)?) {
+        self.state = Mutex(([], waiting))
+        self.began = began
+        self.progress = progress
+        progress?(StartProgress(ready: [], waiting: waiting, elapsed: 0))
+    }
+
+    var waiting: [String] { state.withLock { $0.waiting } }
+
+    func markReady(_ node: String) {
+        let now = state.withLock { s -> (ready: [String], waiting: [String]) in
+            s.waiting.removeAll { $0 == node }
+            s.ready.append(node)
+            return s
+        }
+        progress?(StartProgress(ready: now.ready, waiting: now.waiting, elapsed: (ContinuousClock.now - began).seconds))
+    }
+}
+
+import Synchronization
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}

@@ -1,0 +1,296 @@
+import Foundation
+
+/// What `Cluster.create` needs: names, images and per-node plans, already decided by a profile.
+public struct ClusterSpec: Sendable {
+    public var name: String
+    public var profile: String
+    public var image: String
+    public var startOrder: StartOrder
+    public var keep: Bool
+    public var nodes: [NodeSpec]
+    public init(name: String, profile: String, image: String, startOrder: StartOrder = .parallel, keep: Bool = false,
+                nodes: [NodeSpec]) {
+        self.name = name; self.profile = profile; self.image = image; self.startOrder = startOrder
+        self.keep = keep; self.nodes = nodes
+    }
+}
+
+public struct NodeSpec: Sendable {
+    public var name: String
+    public var index: Int
+    public var dc: String?
+    public var plan: NodePlan
+    public var config: ConfigValue
+    public init(name: String, index: Int, dc: String? = nil, plan: NodePlan, config: ConfigValue = .map([])) {
+        self.name = name; self.index = index; self.dc = dc; self.plan = plan; self.config = config
+    }
+}
+
+public struct NodeStatus: Sendable, Equatable {
+    public var name: String
+    public var state: ContainerState?   // nil: the container is gone
+    public var ip: String?
+    public var image: String
+}
+
+/// A cluster: a network, node folders and containers, all labelled with its name, plus the record
+/// in the state directory. One actor per cluster per process; every engine call goes through the
+/// `ContainerRuntime` it was created or attached with.
+public actor Cluster {
+    public nonisolated let name: String
+    public nonisolated let runtime: any ContainerRuntime
+    public nonisolated let store: StateStore
+    var record: ClusterRecord
+    var logs: [String: NodeLog] = [:]
+
+    init(record: ClusterRecord, runtime: any ContainerRuntime, store: StateStore) {
+        self.name = record.name
+        self.record = record
+        self.runtime = runtime
+        self.store = store
+        var logs: [String: NodeLog] = [:]
+        for node in record.nodes { logs[node.name] = Cluster.makeLog(node, cluster: record.name, runtime: runtime, store: store) }
+        self.logs = logs
+    }
+
+    private static func makeLog(_ node: NodeRecord, cluster: String, runtime: any ContainerRuntime, store: StateStore) -> NodeLog {
+        NodeLog(file: store.logFile(cluster, node.name), runtime: runtime, container: node.container)
+    }
+
+    // MARK: Names
+
+    /// `[a-z0-9][a-z0-9-]*`, at most 40 characters: it becomes part of container and network names.
+    public static func validate(name: String) throws {
+        let ok = !name.isEmpty && name.count <= 40
+            && name.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" }
+            && name.first != "-"
+        guard ok else {
+            throw ClusterError(.usage, "invalid cluster name '\(name)': use lowercase letters, digits and '-', starting with a letter or digit, at most 40 characters")
+        }
+    }
+
+    public static func networkName(_ cluster: String) -> String { "ccm-lua-\(cluster)" }
+    public static func containerName(_ cluster: String, _ node: String) -> String { "\(cluster)-\(node)" }
+
+    // MARK: Create, attach, remove
+
+    /// Creates the network, node folders and containers (not started). On any failure, whatever was
+    /// created is removed again before the error is thrown.
+    public static func create(_ spec: ClusterSpec, runtime: any ContainerRuntime, store: StateStore) async throws -> Cluster {
+        try validate(name: spec.name)
+        guard !spec.nodes.isEmpty else { throw ClusterError(.usage, "a cluster needs at least one node (nodes = 0 given)") }
+        try await ensureImages(Set(spec.nodes.map(\.plan.image)), runtime: runtime)
+        try store.claim(spec.name)
+        let record = ClusterRecord(
+            name: spec.name, engine: runtime.engine, profile: spec.profile, image: spec.image,
+            network: networkName(spec.name), startOrder: spec.startOrder, keep: spec.keep,
+            runID: Labels.runID, ownerPID: getpid(), createdAt: Date(), nodes: [])
+        let cluster = Cluster(record: record, runtime: runtime, store: store)
+        do {
+            try store.save(record)
+            try await runtime.createNetwork(NetworkSpec(name: record.network, labels: Labels.forResource(cluster: spec.name)))
+            for node in spec.nodes { try await cluster.createNode(node) }
+        } catch {
+            try? await cluster.remove()
+            throw error
+        }
+        return cluster
+    }
+
+    /// Attaches to a cluster an earlier process created (and kept). Node logs resume where they
+    /// stopped, catching up on what the nodes printed meanwhile.
+    public static func attach(_ name: String, store: StateStore,
+                              runtime: (Engine) throws -> any ContainerRuntime) async throws -> Cluster {
+        let record = try store.load(name)
+        let cluster = Cluster(record: record, runtime: try runtime(record.engine), store: store)
+        for status in try await cluster.status() where status.state == .running || status.state == .paused {
+            await cluster.logs[status.name]?.follow()
+        }
+        return cluster
+    }
+
+    /// Removes containers (services too), the network and the state folder. Idempotent; removes only
+    /// resources labelled with this cluster's name.
+    public func remove() async throws {
+        for log in logs.values { await log.stopFollowing() }
+        let mine = [Labels.cluster: name]
+        let containers = try await runtime.listContainers(labels: mine)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for c in containers { group.addTask { try await self.runtime.remove(c.id) } }
+            try await group.waitForAll()
+        }
+        for network in try await runtime.listNetworks(labels: mine) { try await runtime.removeNetwork(network) }
+        try await removeFolder()
+    }
+
+    /// The state folder; files a container wrote as another user (rootless engines map root to a
+    /// sub-uid) are removed from inside a throwaway container when the host cannot.
+    private func removeFolder() async throws {
+        do { try store.delete(name); return } catch {}
+        let dir = store.clusterDirectory(name).path
+        var spec = ContainerSpec(name: "\(name)-cleanup-\(Labels.runID)", image: record.image)
+        spec.labels = Labels.forResource(cluster: name)
+        spec.entrypoint = ["sh", "-c", "rm -rf /target/* /target/.[!.]* 2>/dev/null; true"]
+        spec.command = []
+        spec.mounts = [Mount(hostPath: dir, containerPath: "/target")]
+        spec.user = "0"
+        _ = try await runToCompletion(spec, timeout: 60)
+        do { try store.delete(name) } catch {
+            throw ClusterError(.state, "cannot remove \(dir): \(error.localizedDescription); remove it by hand (it may hold files a container created as another user)")
+        }
+    }
+
+    // MARK: Nodes
+
+    public var snapshot: ClusterRecord { record }
+    public var nodeNames: [String] { record.nodes.map(\.name) }
+
+    public func node(_ name: String) throws -> NodeRecord {
+        guard let node = record.nodes.first(where: { $0.name == name }) else {
+            throw ClusterError(.usage, "cluster '\(self.name)' has no node '\(name)' (nodes: \(nodeNames.joined(separator: ", ")))")
+        }
+        return node
+    }
+
+    public func log(of node: String) throws -> NodeLog {
+        guard let log = logs[node] else { _ = try self.node(node); fatalError("node without a log") }
+        return log
+    }
+
+    /// Adds a node (created, not started) and keeps it in the record.
+    public func addNode(_ spec: NodeSpec) async throws {
+        guard !record.nodes.contains(where: { $0.name == spec.name }) else {
+            throw ClusterError(.usage, "cluster '\(name)' has a node named '\(spec.name)' already")
+        }
+        try await Cluster.ensureImages([spec.plan.image], runtime: runtime)
+        try await createNode(spec)
+    }
+
+    private func createNode(_ spec: NodeSpec) async throws {
+        let container = Cluster.containerName(name, spec.name)
+        let dir = store.nodeDirectory(name, spec.name)
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("logs"), withIntermediateDirectories: true)
+        try writeFiles(spec.plan, into: dir)
+        var c = ContainerSpec(name: container, image: spec.plan.image)
+        c.labels = Labels.forResource(cluster: name, node: spec.name)
+        c.env = spec.plan.env
+        c.entrypoint = spec.plan.entrypoint
+        c.command = spec.plan.command
+        c.network = record.network
+        c.networkAliases = [spec.name]
+        c.hostname = spec.name
+        c.capAdd = spec.plan.capAdd
+        c.cpus = spec.plan.cpus
+        c.memory = spec.plan.memory
+        c.ports = spec.plan.ports
+        c.user = spec.plan.user
+        c.mounts = mounts(for: spec.plan, nodeDirectory: dir)
+        let id = try await runtime.createContainer(c)
+        let imageID = try? await runtime.inspect(id).imageID
+        let node = NodeRecord(name: spec.name, index: spec.index, dc: spec.dc, container: container, plan: spec.plan,
+                              config: spec.config, ip: nil, imageID: imageID)
+        record.nodes.append(node)
+        logs[spec.name] = Cluster.makeLog(node, cluster: name, runtime: runtime, store: store)
+        try store.save(record)
+    }
+
+    /// Replaces a node's plan and configuration (e.g. after `n:set_config`): the files are written
+    /// again now; a changed command or environment needs the container recreated, which happens here
+    /// too when the node is not running.
+    public func update(node name: String, plan: NodePlan, config: ConfigValue) async throws {
+        guard let i = record.nodes.firstIndex(where: { $0.name == name }) else { _ = try node(name); return }
+        let old = record.nodes[i]
+        try writeFiles(plan, into: store.nodeDirectory(self.name, name))
+        record.nodes[i].plan = plan
+        record.nodes[i].config = config
+        let needsRecreate = plan.command != old.plan.command || plan.env != old.plan.env
+            || plan.entrypoint != old.plan.entrypoint || plan.image != old.plan.image
+            || plan.files.map(\.containerPath) != old.plan.files.map(\.containerPath)
+        if needsRecreate {
+            let state = try await runtime.inspect(old.container).state
+            if state == .created || state == .exited || state == .dead {
+                try await runtime.remove(old.container)
+                record.nodes.removeAll { $0.name == name }
+                logs[name] = nil
+                try await createNode(NodeSpec(name: old.name, index: old.index, dc: old.dc, plan: plan, config: config))
+                return
+            }
+        }
+        try store.save(record)
+    }
+
+    private func mounts(for plan: NodePlan, nodeDirectory dir: URL) -> [Mount] {
+        var mounts = plan.files.compactMap { file in
+            file.containerPath.map { Mount(hostPath: dir.appendingPathComponent(file.path).path, containerPath: $0) }
+        }
+        mounts += plan.directories.map { Mount(hostPath: dir.appendingPathComponent($0.path).path, containerPath: $0.containerPath) }
+        return mounts + plan.volumes
+    }
+
+    /// Writes in place (not rename): a bind-mounted single file keeps its inode, so the container
+    /// sees the new content at its next start.
+    private func writeFiles(_ plan: NodePlan, into dir: URL) throws {
+        for file in plan.files {
+            let url = dir.appendingPathComponent(file.path)
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            if let handle = FileHandle(forWritingAtPath: url.path) {
+                defer { try? handle.close() }
+                try handle.truncate(atOffset: 0)
+                try handle.write(contentsOf: Data(file.content.utf8))
+            } else {
+                try Data(file.content.utf8).write(to: url)
+            }
+        }
+        for d in plan.directories {
+            try FileManager.default.createDirectory(at: dir.appendingPathComponent(d.path), withIntermediateDirectories: true)
+        }
+    }
+
+    /// Images must be present before anything is created; a missing one is pulled once.
+    static func ensureImages(_ images: Set<String>, runtime: any ContainerRuntime) async throws {
+        for image in images.sorted() where try await !runtime.imageExists(image) {
+            do {
+                try await runtime.pullImage(image)
+            } catch var error as RuntimeError {
+                error.kind = .imageNotFound
+                error.summary = "image '\(image)' is not on this machine and could not be pulled"
+                error.hint = error.hint ?? "build or load it first (`\(runtime.engine.rawValue) images` lists what is here), or check the name and tag"
+                throw error
+            }
+        }
+    }
+
+    // MARK: Status
+
+    public func status() async throws -> [NodeStatus] {
+        var result: [NodeStatus] = []
+        for node in record.nodes {
+            do {
+                let info = try await runtime.inspect(node.container)
+                result.append(NodeStatus(name: node.name, state: info.state, ip: info.ipAddresses[record.network] ?? node.ip,
+                                         image: node.plan.image))
+            } catch let error as RuntimeError where error.kind == .containerNotFound {
+                result.append(NodeStatus(name: node.name, state: nil, ip: nil, image: node.plan.image))
+            }
+        }
+        return result
+    }
+
+    public func state(of node: String) async throws -> ContainerState {
+        try await runtime.inspect(try self.node(node).container).state
+    }
+
+    /// The node's address on the cluster network (nil when it is not running).
+    public func ip(of node: String) async throws -> String? {
+        let info = try await runtime.inspect(try self.node(node).container)
+        return info.ipAddresses[record.network]
+    }
+
+    func refreshIP(_ node: String) async {
+        guard let i = record.nodes.firstIndex(where: { $0.name == node }),
+              let ip = try? await runtime.inspect(record.nodes[i].container).ipAddresses[record.network],
+              ip != record.nodes[i].ip else { return }
+        record.nodes[i].ip = ip
+        try? store.save(record)
+    }
+}

@@ -1,0 +1,203 @@
+import Foundation
+import Synchronization
+
+/// One node's log, kept on the host in `<state>/<cluster>/<node>/logs/node.log` as
+/// `TIMESTAMP TEXT` lines. A single follower per node streams the engine's log into it and resumes
+/// after the last timestamp it wrote, so nothing is read twice, even across restarts and processes.
+/// Marks are byte offsets into that file: they stay valid for as long as the cluster exists.
+/// Waiters scan the file from their mark and sleep until the follower appends more.
+public final class NodeLog: Sendable {
+    public let file: URL
+    private let runtime: any ContainerRuntime
+    private let container: ContainerRef
+    private let appended = ChangeSignal()
+
+    private struct Follower {
+        var task: Task<Void, Never>?
+        /// Bumped by every `follow()`: a follower whose stream ended checks it to know whether the
+        /// container was started again meanwhile and it must go on.
+        var generation = 0
+        var last: LogTimestamp?
+    }
+    private let follower = Mutex(Follower())
+
+    public init(file: URL, runtime: any ContainerRuntime, container: ContainerRef) {
+        self.file = file
+        self.runtime = runtime
+        self.container = container
+        try? FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+        if !FileManager.default.fileExists(atPath: file.path) {
+            _ = FileManager.default.createFile(atPath: file.path, contents: nil)
+        }
+        let last = Self.lastTimestamp(in: file)
+        follower.withLock { $0.last = last }
+    }
+
+    deinit { follower.withLock { $0.task?.cancel() } }
+
+    // MARK: Following
+
+    /// Makes sure the engine's log is being copied into the file. Call after every start of the
+    /// container; calling it while a follower runs is cheap.
+    public func follow() {
+        follower.withLock { f in
+            f.generation += 1
+            guard f.task == nil else { return }
+            f.task = Task { [self] in await copyLoop() }
+        }
+    }
+
+    /// Stops copying (the cluster is being removed or the process ends).
+    public func stopFollowing() async {
+        let task = follower.withLock { f -> Task<Void, Never>? in
+            defer { f.task = nil }
+            return f.task
+        }
+        task?.cancel()
+        await task?.value
+    }
+
+    private func copyLoop() async {
+        guard let out = try? FileHandle(forWritingTo: file) else { return }
+        defer { try? out.close() }
+        _ = try? out.seekToEnd()
+        while !Task.isCancelled {
+            let (since, generation) = follower.withLock { ($0.last, $0.generation) }
+            do {
+                for try await line in runtime.logs(container, since: since?.text, follow: true) {
+                    append(line, to: out)
+                }
+            } catch {
+                // The container went away or the engine stream broke; a later follow() restarts us.
+            }
+            let done = follower.withLock { f -> Bool in
+                if f.generation != generation { return false }
+                f.task = nil
+                return true
+            }
+            if done { return }
+        }
+    }
+
+    private func append(_ line: LogLine, to out: FileHandle) {
+        let stamp = LogTimestamp(line.timestamp)
+        let fresh = follower.withLock { f -> Bool in
+            guard let stamp else { return true }
+            if let last = f.last, stamp <= last { return false }   // `--since` repeats the boundary
+            f.last = stamp
+            return true
+        }
+        guard fresh else { return }
+        let text = line.text.replacingOccurrences(of: "\n", with: " ")
+        try? out.write(contentsOf: Data("\(line.timestamp) \(text)\n".utf8))
+        appended.signal()
+    }
+
+    // MARK: Reading
+
+    /// The current end of the log: only lines written after it count for a wait `from` it.
+    public func mark() -> Int64 { Int64((try? FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int) ?? 0) }
+
+    /// Waits until `count` lines after `from` match, returning their text (without timestamps).
+    /// Throws `.timeout` with the last lines seen.
+    public func wait(for pattern: LogPattern, from: Int64 = 0, count: Int = 1, timeout: Double,
+                     nodeName: String) async throws -> [String] {
+        let deadline = ContinuousClock.now + .seconds(timeout)
+        let matches = pattern.matcher()
+        var offset = from
+        var found: [String] = []
+        while true {
+            let seen = appended.version
+            let (lines, end) = try readLines(from: offset)
+            offset = end
+            for line in lines where matches(line) {
+                found.append(line)
+                if found.count == count { return found }
+            }
+            guard await appended.wait(after: seen, until: deadline) else {
+                try Task.checkCancellation()
+                let have = found.isEmpty ? "" : " (\(found.count) of \(count) seen)"
+                throw ClusterError(.timeout, "\(nodeName): no log line matching '\(pattern.source)' within \(formatSeconds(timeout))\(have)",
+                                   node: nodeName, lastLines: tail(10))
+            }
+        }
+    }
+
+    /// The text of every line after `from` that matches.
+    public func grep(_ pattern: LogPattern, from: Int64 = 0) throws -> [String] {
+        let matches = pattern.matcher()
+        return try readLines(from: from).lines.filter { matches($0) }
+    }
+
+    /// The last `count` lines' text.
+    public func tail(_ count: Int) -> [String] {
+        let size = mark()
+        var window: Int64 = 16 * 1024
+        while true {
+            let start = max(0, size - window)
+            guard var lines = try? readLines(from: start).lines else { return [] }
+            if start > 0 { lines.removeFirst() }  // probably cut in the middle
+            if lines.count >= count || start == 0 { return Array(lines.suffix(count)) }
+            window *= 4
+        }
+    }
+
+    /// Complete lines from `offset` to the end, as text without the timestamp, and the offset just
+    /// past the last complete line (a line still being written is left for next time).
+    private func readLines(from offset: Int64) throws -> (lines: [String], end: Int64) {
+        let handle = try FileHandle(forReadingFrom: file)
+        defer { try? handle.close() }
+        try handle.seek(toOffset: UInt64(max(0, offset)))
+        let data = try handle.readToEnd() ?? Data()
+        guard let lastNewline = data.lastIndex(of: UInt8(ascii: "\n")) else { return ([], offset) }
+        let complete = data[data.startIndex...lastNewline]
+        let lines = complete.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).dropLast().map { raw -> String in
+            let text = String(decoding: raw, as: UTF8.self)
+            guard let space = text.firstIndex(of: " "), LogTimestamp(String(text[..<space])) != nil else { return text }
+            return String(text[text.index(after: space)...])
+        }
+        return (lines, offset + Int64(complete.count))
+    }
+
+    /// The timestamp of the file's last line, where a follower resumes.
+    private static func lastTimestamp(in file: URL) -> LogTimestamp? {
+        guard let handle = try? FileHandle(forReadingFrom: file) else { return nil }
+        defer { try? handle.close() }
+        let size = (try? handle.seekToEnd()) ?? 0
+        try? handle.seek(toOffset: size > 4096 ? size - 4096 : 0)
+        let data = (try? handle.readToEnd()) ?? Data()
+        let text = String(decoding: data, as: UTF8.self)
+        for line in text.split(separator: "\n").reversed() {
+            if let space = line.firstIndex(of: " "), let stamp = LogTimestamp(String(line[..<space])) { return stamp }
+        }
+        return nil
+    }
+}
+
+/// A log pattern: Swift Regex syntax, or a literal string with `plain`.
+public struct LogPattern: Sendable {
+    public let source: String
+    public let plain: Bool
+
+    public init(_ source: String, plain: Bool = false) throws {
+        self.source = source
+        self.plain = plain
+        if !plain {
+            do { _ = try Regex(source) } catch {
+                throw ClusterError(.usage, "invalid log pattern '\(source)': \(error) (pass plain = true to match it literally)")
+            }
+        }
+    }
+
+    /// A match function with the regex compiled once (Regex itself is not Sendable, so it is
+    /// made where it is used).
+    public func matcher() -> (String) -> Bool {
+        if plain { let literal = source; return { $0.contains(literal) } }
+        guard let regex = try? Regex(source) else { return { _ in false } }
+        return { $0.contains(regex) }
+    }
+}
+
+func formatSeconds(_ seconds: Double) -> String {
+    seconds == seconds.rounded() ? "\(Int(seconds)) s" : String(format: "%.1f s", seconds)
+}

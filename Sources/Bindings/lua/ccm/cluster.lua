@@ -1,0 +1,410 @@
+--- The `cluster` global: clusters and nodes as scripts see them (API.md, "cluster" and "node").
+---
+--- This module turns a spec into per-node plans by asking the profile, then hands the plans to
+--- `ccm.core` (Swift), which creates and drives the containers. Cluster and Node objects are Lua
+--- tables around a core handle, so a profile's helpers (`n:etcdctl`, `n:nodetool`) are just methods.
+local core = require "ccm.core"
+local errors = require "ccm.errors"
+
+local M = {}
+local Cluster = {}
+local Node = {}
+
+local BUILTIN_PROFILES = { scylla = true, cassandra = true, etcd = true, generic = true }
+local SPEC_FIELDS = {
+  name = "string", profile = "string|table", image = "string", nodes = "number|table", runtime = "string",
+  config = "table", env = "table", args = "table", cpus = "number", memory = "string", cap_add = "table",
+  volumes = "table", ports = "table", start = "boolean", keep = "boolean", timeout = "number",
+}
+
+local function usage(message, level) errors.raise("usage", message, (level or 1) + 1) end
+
+local function check_type(value, expected, what, level)
+  local actual = type(value)
+  for t in expected:gmatch("[^|]+") do
+    if actual == t then return end
+  end
+  usage(("%s must be a %s, got %s"):format(what, expected:gsub("|", " or "), actual), (level or 1) + 1)
+end
+
+-- Profiles -------------------------------------------------------------------------------------
+
+local function load_profile(profile, level)
+  if profile == nil then profile = "scylla" end
+  if type(profile) == "table" then
+    if type(profile.node) ~= "function" then
+      usage("a profile table needs a node(node, cluster) function (see docs/profiles.md)", level + 1)
+    end
+    return profile
+  end
+  if BUILTIN_PROFILES[profile] then return require("ccm.profiles." .. profile) end
+  local ok, loaded = pcall(require, profile)
+  if ok and type(loaded) == "table" and type(loaded.node) == "function" then return loaded end
+  usage(("unknown profile '%s' (built in: scylla, cassandra, etcd, generic; or pass a profile table or module name)")
+    :format(tostring(profile)), level + 1)
+end
+
+local function profile_name(profile)
+  return profile.name or "custom"
+end
+
+-- Specs and plans ------------------------------------------------------------------------------
+
+local function script_stem()
+  local script = arg and arg[0]
+  local stem = type(script) == "string" and script:match("([^/]+)%.lua$") or "ccm"
+  stem = stem:lower():gsub("[^a-z0-9-]", "-"):gsub("^-+", ""):sub(1, 33)
+  return stem ~= "" and stem or "ccm"
+end
+
+local function default_name()
+  return ("%s-%06x"):format(script_stem(), math.random(0, 0xffffff))
+end
+
+--- Node names and datacenters: `nodes = 3` or `nodes = {dc1 = 3, dc2 = 2}` (datacenters in name order).
+local function expand_nodes(nodes, level)
+  nodes = nodes or 1
+  local list = {}
+  if type(nodes) == "number" then
+    if nodes < 1 or nodes ~= math.floor(nodes) then
+      usage(("nodes must be a whole number of at least 1, got %s"):format(tostring(nodes)), level + 1)
+    end
+    for i = 1, nodes do list[i] = { name = "node" .. i, index = i } end
+    return list
+  end
+  local dcs = {}
+  for dc, count in pairs(nodes) do
+    if type(dc) ~= "string" or type(count) ~= "number" or count < 1 then
+      usage("nodes must be a count or a table of datacenter = count (e.g. {dc1 = 3, dc2 = 2})", level + 1)
+    end
+    dcs[#dcs + 1] = dc
+  end
+  if #dcs == 0 then usage("nodes = {} names no datacenter", level + 1) end
+  table.sort(dcs)
+  for _, dc in ipairs(dcs) do
+    for _ = 1, nodes[dc] do
+      local i = #list + 1
+      list[i] = { name = "node" .. i, index = i, dc = dc }
+    end
+  end
+  return list
+end
+
+local function profile_defaults(profile, cluster_view)
+  local config = profile.config
+  if type(config) == "function" then config = config(cluster_view) end
+  return config or {}
+end
+
+--- Applies what the spec says about every node on top of what the profile planned.
+local function apply_spec(plan, spec)
+  plan.env = plan.env or {}
+  for k, v in pairs(spec.env or {}) do plan.env[k] = tostring(v) end
+  if spec.args then
+    plan.command = plan.command or {}
+    for _, a in ipairs(spec.args) do plan.command[#plan.command + 1] = tostring(a) end
+  end
+  plan.cpus = plan.cpus or spec.cpus
+  plan.memory = plan.memory or spec.memory
+  plan.cap_add = plan.cap_add or spec.cap_add
+  plan.volumes = plan.volumes or spec.volumes
+  plan.ports = plan.ports or spec.ports
+  return plan
+end
+
+local function plan_node(profile, node, cluster_view, spec, image)
+  local plan = profile.node(node, cluster_view)
+  if type(plan) ~= "table" then
+    errors.raise("config", ("profile '%s' returned no plan for %s"):format(profile_name(profile), node.name), 3)
+  end
+  plan.image = plan.image or image
+  return apply_spec(plan, spec)
+end
+
+-- Wrapping core handles ------------------------------------------------------------------------
+
+local function wrap(handle, profile)
+  local info = handle:info()
+  local c = setmetatable({
+    name = info.name, profile = info.profile, image = info.image, runtime = info.runtime,
+    network = info.network, _handle = handle, _profile = profile, _nodes = {},
+  }, Cluster)
+  for _, record in ipairs(info.nodes) do
+    c._nodes[#c._nodes + 1] = setmetatable({
+      name = record.name, index = record.index, dc = record.dc, cluster = c,
+    }, Node)
+  end
+  return c
+end
+
+-- cluster.* ------------------------------------------------------------------------------------
+
+function M.create(spec)
+  spec = spec or {}
+  check_type(spec, "table", "cluster.create's argument", 2)
+  local profile = load_profile(spec.profile, 2)
+  local allowed = profile.spec_fields or {}
+  for key, value in pairs(spec) do
+    local expected = SPEC_FIELDS[key] or allowed[key]
+    if not expected then
+      usage(("unknown field '%s' in the cluster spec (profile %s)"):format(tostring(key), profile_name(profile)), 2)
+    end
+    if expected ~= "any" then check_type(value, expected, "spec." .. key, 2) end
+  end
+  local name = spec.name or default_name()
+  local image = spec.image or (profile.image and profile.image(spec))
+  if type(image) ~= "string" then
+    usage(("profile %s needs an image: set spec.image"):format(profile_name(profile)), 2)
+  end
+  local nodes = expand_nodes(spec.nodes, 2)
+  local cluster_view = { name = name, image = image, spec = spec, nodes = nodes }
+  local defaults = profile_defaults(profile, cluster_view)
+  local planned = {}
+  for i, node in ipairs(nodes) do
+    local view = { name = node.name, index = node.index, dc = node.dc, cluster = cluster_view }
+    view.config = core.merge_config(defaults, spec.config or {})
+    planned[i] = { name = node.name, index = node.index, dc = node.dc, config = view.config,
+                   plan = plan_node(profile, view, cluster_view, spec, image) }
+  end
+  local handle = core.create {
+    name = name, profile = profile_name(profile), image = image, runtime = spec.runtime,
+    start_order = profile.start_order or "parallel", keep = spec.keep or false, nodes = planned,
+  }
+  local c = wrap(handle, profile)
+  c._spec = spec
+  c._view = cluster_view
+  if spec.start then c:start { timeout = spec.timeout } end
+  return c
+end
+
+function M.get(name)
+  check_type(name, "string", "cluster.get's argument", 2)
+  local handle, err = core.attach(name)
+  if not handle then return nil, err end
+  local info = handle:info()
+  local profile = BUILTIN_PROFILES[info.profile] and require("ccm.profiles." .. info.profile) or nil
+  return wrap(handle, profile)
+end
+
+function M.list()
+  return core.list()
+end
+
+-- Cluster methods ------------------------------------------------------------------------------
+
+Cluster.__index = Cluster
+Cluster.__name = "ccm.Cluster"
+function Cluster.__tostring(c) return ("Cluster(%s, %d nodes, %s)"):format(c.name, #c._nodes, c.runtime) end
+
+function Cluster:nodes()
+  local copy = {}
+  for i, n in ipairs(self._nodes) do copy[i] = n end
+  return copy
+end
+
+function Cluster:node(which)
+  for _, n in ipairs(self._nodes) do
+    if n.index == which or n.name == which then return n end
+  end
+  local names = {}
+  for i, n in ipairs(self._nodes) do names[i] = n.name end
+  usage(("cluster '%s' has no node %s (nodes: %s)"):format(self.name, tostring(which), table.concat(names, ", ")), 2)
+end
+
+local function node_names(c, nodes)
+  if nodes == nil then return nil end
+  local names = {}
+  for i, n in ipairs(nodes) do names[i] = type(n) == "table" and n.name or c:node(n).name end
+  return names
+end
+
+function Cluster:start(opts)
+  opts = opts or {}
+  self._handle:start(nil, { wait = opts.wait ~= false, timeout = opts.timeout or 120 })
+  return self
+end
+
+function Cluster:stop(opts)
+  opts = opts or {}
+  self._handle:stop(nil, { gently = opts.gently ~= false, timeout = opts.timeout or 30 })
+  return self
+end
+
+function Cluster:remove() self._handle:remove() end
+function Cluster:status() return self._handle:status() end
+
+function Cluster:add_node(opts)
+  opts = opts or {}
+  local index = #self._nodes + 1
+  local name = "node" .. index
+  local profile = self._profile
+  if not profile or not self._view then
+    usage("add_node needs the cluster's profile: only clusters created by this script can grow", 2)
+  end
+  local view = self._view
+  local record = { name = name, index = index, dc = opts.dc or (self._nodes[1] and self._nodes[1].dc) }
+  view.nodes[#view.nodes + 1] = record
+  local node_view = { name = name, index = index, dc = record.dc, cluster = view, joining = true }
+  node_view.config = core.merge_config(profile_defaults(profile, view), self._spec.config or {})
+  self._handle:add_node {
+    name = name, index = index, dc = record.dc, config = node_view.config,
+    plan = plan_node(profile, node_view, view, self._spec, self.image),
+  }
+  local n = setmetatable({ name = name, index = index, dc = record.dc, cluster = self }, Node)
+  self._nodes[#self._nodes + 1] = n
+  if opts.start then n:start { timeout = opts.timeout } end
+  return n
+end
+
+--- Every node's log matches `pattern` (opts as n:wait_log); returns {node name = line(s)}.
+function Cluster:wait_log_all(pattern, opts)
+  local branches = {}
+  for i, n in ipairs(self._nodes) do
+    branches[i] = function() return n:wait_log(pattern, opts) end
+  end
+  local results = parallel(branches)
+  local by_node = {}
+  for i, n in ipairs(self._nodes) do by_node[n.name] = results[i] end
+  return by_node
+end
+
+function Cluster:add_service(spec)
+  check_type(spec, "table", "add_service's argument", 2)
+  check_type(spec.name, "string", "service name", 2)
+  check_type(spec.image, "string", "service image", 2)
+  return self._handle:add_service(spec)
+end
+
+function Cluster:run_once(spec)
+  check_type(spec, "table", "run_once's argument", 2)
+  check_type(spec.image, "string", "run_once image", 2)
+  return self._handle:run_once(spec)
+end
+
+Cluster._node_names = node_names
+
+-- Node methods ---------------------------------------------------------------------------------
+
+function Node.__index(n, key)
+  local method = Node[key]
+  if method ~= nil then return method end
+  local profile = rawget(n, "cluster")._profile
+  return profile and profile.methods and profile.methods[key]
+end
+Node.__name = "ccm.Node"
+function Node.__tostring(n) return ("Node(%s/%s)"):format(n.cluster.name, n.name) end
+
+local function h(n) return n.cluster._handle end
+
+function Node:ip() return h(self):ip(self.name) end
+function Node:state() return h(self):state(self.name) end
+
+function Node:start(opts)
+  opts = opts or {}
+  h(self):start({ self.name }, { wait = opts.wait ~= false, timeout = opts.timeout or 120 })
+  return self
+end
+
+function Node:stop(opts)
+  opts = opts or {}
+  h(self):stop({ self.name }, { gently = opts.gently ~= false, timeout = opts.timeout or 30 })
+  return self
+end
+
+function Node:restart(opts)
+  opts = opts or {}
+  self:stop { gently = opts.gently, timeout = opts.stop_timeout }
+  return self:start { wait = opts.wait, timeout = opts.timeout }
+end
+
+function Node:kill(signal) h(self):kill(self.name, signal or "KILL"); return self end
+function Node:pause() h(self):pause(self.name); return self end
+function Node:resume() h(self):resume(self.name); return self end
+
+function Node:exec(cmd, opts)
+  if type(cmd) == "string" then cmd = { "sh", "-c", cmd } end
+  check_type(cmd, "table", "bad argument #1 to 'exec': command", 2)
+  return h(self):exec(self.name, cmd, opts or {})
+end
+
+function Node:run(cmd, opts)
+  local argv = type(cmd) == "string" and { "sh", "-c", cmd } or cmd
+  check_type(argv, "table", "bad argument #1 to 'run': command", 2)
+  local result = h(self):exec(self.name, argv, opts or {})
+  if result.code ~= 0 then
+    local shown = type(cmd) == "string" and cmd or table.concat(argv, " ")
+    local stderr = result.stderr:gsub("%s+$", "")
+    errors.raise("exec", ("%s: `%s` exited %d%s"):format(self.name, shown, result.code,
+      stderr ~= "" and (": " .. stderr) or ""), 2,
+      { node = self.name, cmd = shown, code = result.code, stderr = result.stderr, stdout = result.stdout })
+  end
+  return result.stdout
+end
+
+-- Marks: opaque to scripts, an offset into the node's log file underneath.
+local Mark = { __name = "ccm.LogMark" }
+Mark.__index = Mark
+function Mark.__tostring(m) return ("LogMark(%s@%d)"):format(m.node, m.offset) end
+
+function Node:mark_log()
+  return setmetatable({ node = self.name, offset = h(self):mark(self.name) }, Mark)
+end
+
+local function log_opts(n, opts, level)
+  opts = opts or {}
+  local from = opts.from
+  if getmetatable(from) == Mark then
+    if from.node ~= n.name then
+      usage(("a mark of %s cannot be used on %s"):format(from.node, n.name), level + 1)
+    end
+    from = from.offset
+  elseif from ~= nil and type(from) ~= "number" then
+    usage("opts.from must be a mark from n:mark_log()", level + 1)
+  end
+  return { from = from, timeout = opts.timeout or 60, count = opts.count or 1, plain = opts.plain or false }
+end
+
+function Node:wait_log(pattern, opts)
+  check_type(pattern, "string", "bad argument #1 to 'wait_log': pattern", 2)
+  local o = log_opts(self, opts, 2)
+  local lines = h(self):wait_log(self.name, pattern, o)
+  if o.count == 1 then return lines[1] end
+  return lines
+end
+
+function Node:grep_log(pattern, opts)
+  check_type(pattern, "string", "bad argument #1 to 'grep_log': pattern", 2)
+  return h(self):grep_log(self.name, pattern, log_opts(self, opts, 2))
+end
+
+function Node:logs(opts)
+  opts = opts or {}
+  return h(self):logs(self.name, opts.tail or 100)
+end
+
+function Node:set_config(tbl)
+  check_type(tbl, "table", "bad argument #1 to 'set_config'", 2)
+  local c = self.cluster
+  if not c._profile or not c._view then
+    usage("set_config needs the cluster's profile: only clusters created by this script can be reconfigured", 2)
+  end
+  local config = core.merge_config(self:config(), tbl)
+  local view = { name = self.name, index = self.index, dc = self.dc, cluster = c._view, config = config }
+  h(self):update_node(self.name, plan_node(c._profile, view, c._view, c._spec, c.image), config)
+end
+
+function Node:config() return h(self):config(self.name) end
+
+function Node:put_file(path, content)
+  check_type(path, "string", "bad argument #1 to 'put_file': path", 2)
+  check_type(content, "string", "bad argument #2 to 'put_file': content", 2)
+  h(self):put_file(self.name, path, content)
+end
+
+function Node:get_file(path)
+  check_type(path, "string", "bad argument #1 to 'get_file': path", 2)
+  return h(self):get_file(self.name, path)
+end
+
+M.Cluster, M.Node = Cluster, Node
+return M

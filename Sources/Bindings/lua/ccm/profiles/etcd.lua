@@ -1,0 +1,75 @@
+--- etcd: a real Raft cluster. Nodes find each other by name on the cluster network
+--- (node1:2380, ...), so the initial cluster is known before any container starts.
+local profile = {
+  name = "etcd",
+  -- Starting containers one after another (without waiting) is the fastest way to a ready etcd
+  -- cluster: started all at once, each node spends a second probing peers that do not answer yet.
+  start_order = "sequential",
+  client_port = 2379,
+  peer_port = 2380,
+}
+
+function profile.image()
+  return os.getenv("ETCD_DOCKER_IMAGE") or "quay.io/coreos/etcd:v3.5.17"
+end
+
+--- Extra etcd flags, as a table of name = value ("--name" and the cluster flags are set for you).
+profile.config = {}
+
+local function url(host, port) return ("http://%s:%d"):format(host, port) end
+
+function profile.node(node, cluster)
+  local members = {}
+  for _, peer in ipairs(cluster.nodes) do
+    members[#members + 1] = peer.name .. "=" .. url(peer.name, profile.peer_port)
+  end
+  local command = {
+    "etcd",
+    "--name", node.name,
+    "--data-dir", "/var/lib/etcd/" .. node.name,
+    "--listen-peer-urls", url("0.0.0.0", profile.peer_port),
+    "--listen-client-urls", url("0.0.0.0", profile.client_port),
+    "--initial-advertise-peer-urls", url(node.name, profile.peer_port),
+    "--advertise-client-urls", url(node.name, profile.client_port),
+    "--initial-cluster", table.concat(members, ","),
+    "--initial-cluster-token", cluster.name,
+    "--initial-cluster-state", node.joining and "existing" or "new",
+  }
+  local keys = {}
+  for key in pairs(node.config) do keys[#keys + 1] = key end
+  table.sort(keys)
+  for _, key in ipairs(keys) do
+    command[#command + 1] = "--" .. key .. "=" .. tostring(node.config[key])
+  end
+  return {
+    command = command,
+    ready = {
+      log = "ready to serve client requests",
+      probe = { "etcdctl", "--endpoints=" .. url("127.0.0.1", profile.client_port), "endpoint", "health" },
+    },
+  }
+end
+
+profile.methods = {}
+
+--- n:etcdctl("put", "k", "v") -> stdout; raises kind "exec" when etcdctl fails.
+function profile.methods.etcdctl(n, ...)
+  local argv = { "etcdctl", "--endpoints=" .. url("127.0.0.1", profile.client_port) }
+  for i = 1, select("#", ...) do argv[#argv + 1] = tostring((select(i, ...))) end
+  return n:run(argv)
+end
+
+--- The name of the node that currently leads the Raft group, as seen from `n` (any running
+--- node), or nil while there is no leader. Reads `etcdctl endpoint status --cluster -w simple`:
+--- "http://node1:2379, 8e9e05c52164694d, 3.4.23, 20 kB, true, false, 2, 8, 8, ".
+function profile.methods.leader(n)
+  local out = n:etcdctl("endpoint", "status", "--cluster", "-w", "simple")
+  for line in out:gmatch("[^\n]+") do
+    local fields = {}
+    for field in (line .. ","):gmatch("%s*([^,]*),") do fields[#fields + 1] = field end
+    if fields[5] == "true" then return fields[1]:match("^https?://([^:/]+)") end
+  end
+  return nil
+end
+
+return profile

@@ -1,0 +1,60 @@
+--- scylla: ScyllaDB nodes from the official image (the default profile, as in CCM).
+---
+--- The image's entrypoint takes --seeds, --smp, --memory, --overprovisioned, --developer-mode and
+--- passes other flags to scylla. conf/scylla.yaml and conf/cassandra-rackdc.properties are generated
+--- in each node folder from `config` and mounted at /etc/scylla; data lives in the node folder too.
+local cassandra_like = require "ccm.profiles.cassandra_like"
+
+local profile = {
+  name = "scylla",
+  -- Classic Scylla bootstraps one node at a time: start the next once the previous serves CQL.
+  start_order = "one-by-one",
+}
+
+function profile.image(spec)
+  return os.getenv("SCYLLA_DOCKER_IMAGE") or "scylladb/scylla:latest"
+end
+
+--- scylla.yaml defaults; `spec.config` and `n:set_config` merge into these (json.null removes a key).
+function profile.config(cluster)
+  return {
+    cluster_name = cluster.name,
+    num_tokens = 256,
+    endpoint_snitch = "GossipingPropertyFileSnitch",
+    data_file_directories = { "/var/lib/scylla/data" },
+    commitlog_directory = "/var/lib/scylla/commitlog",
+    hints_directory = "/var/lib/scylla/hints",
+    view_hints_directory = "/var/lib/scylla/view_hints",
+    saved_caches_directory = "/var/lib/scylla/saved_caches",
+    seed_provider = {
+      { class_name = "org.apache.cassandra.locator.SimpleSeedProvider",
+        parameters = { { seeds = table.concat(cassandra_like.seeds(cluster), ",") } } },
+    },
+  }
+end
+
+function profile.node(node, cluster)
+  local spec = cluster.spec
+  local command = {
+    "--seeds", table.concat(cassandra_like.seeds(cluster), ","),
+    "--smp", tostring(spec.smp or 1),
+    "--memory", spec.scylla_memory or "512M",
+    "--overprovisioned", "1",
+    "--developer-mode", "1",
+    "--cluster-name", cluster.name,
+  }
+  return {
+    command = command,
+    files = {
+      { path = "conf/scylla.yaml", mount = "/etc/scylla/scylla.yaml", format = "yaml", content = node.config },
+      { path = "conf/cassandra-rackdc.properties", mount = "/etc/scylla/cassandra-rackdc.properties",
+        format = "properties", content = cassandra_like.rackdc(node) },
+    },
+    directories = { data = "/var/lib/scylla" },
+    ready = { log = "Starting listening for CQL clients", plain = true },
+  }
+end
+
+profile.methods = cassandra_like.methods
+
+return profile

@@ -1,0 +1,47 @@
+import Foundation
+
+/// The labels ccm-lua puts on every container, network and volume it creates.
+///
+/// They are how ccm-lua finds its own resources again (a later process cleaning up after a crashed
+/// one, `ccm-lua clean`), and the guarantee that it never touches anything else: every list or
+/// removal by label requires at least one of these keys.
+public enum Labels {
+    /// The cluster a resource belongs to (the name the script gave it).
+    public static let cluster = "ccm-lua.cluster"
+    /// The node (container) name within its cluster.
+    public static let node = "ccm-lua.node"
+    /// One random id per ccm-lua process: tells apart two runs that use the same cluster name.
+    public static let run = "ccm-lua.run"
+    /// The process id that created the resource, so a cleanup can tell whether its owner is alive.
+    public static let ownerPID = "ccm-lua.owner-pid"
+
+    /// Every key that marks a resource as ours.
+    public static let ownKeys: Set<String> = [cluster, node, run, ownerPID]
+
+    /// This process's run id: 12 lowercase hex digits, chosen once per process. Short enough to
+    /// appear in container names, random enough that parallel runs on one machine do not collide.
+    public static let runID: String = {
+        var generator = SystemRandomNumberGenerator()
+        let value = generator.next() & 0xFFFF_FFFF_FFFF
+        let hex = String(value, radix: 16)
+        return String(repeating: "0", count: 12 - hex.count) + hex
+    }()
+
+    /// This process's id, as the label value.
+    public static let ownerPIDValue = String(ProcessInfo.processInfo.processIdentifier)
+
+    /// The labels for a resource created by this process: run and owner pid, plus cluster and node
+    /// when given.
+    public static func forResource(cluster: String? = nil, node: String? = nil) -> [String: String] {
+        var labels = [run: runID, ownerPID: ownerPIDValue]
+        if let cluster { labels[Self.cluster] = cluster }
+        if let node { labels[Self.node] = node }
+        return labels
+    }
+
+    /// Whether a label set is specific enough to select only ccm-lua's resources: it must name at
+    /// least one of our keys. An empty set would select everything on the engine.
+    public static func selectsOnlyOurs(_ labels: [String: String]) -> Bool {
+        labels.keys.contains { ownKeys.contains($0) }
+    }
+}

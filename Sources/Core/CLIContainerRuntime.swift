@@ -64,22 +64,35 @@ public struct CLIContainerRuntime: ContainerRuntime {
     // MARK: Engine
 
     public func version() async throws -> EngineVersion {
+        let probe = await probeVersions()
+        if let error = probe.error { throw error }
+        return EngineVersion(client: probe.client ?? "", server: probe.server ?? "")
+    }
+
+    /// Client and engine versions, as far as they answered, and why not. Unlike `version()` this
+    /// keeps the client version when the engine is down, which `ccm-lua doctor` shows.
+    public func probeVersions() async -> (client: String?, server: String?, error: RuntimeError?) {
         let argv = commandLine(arguments.version())
-        let output = try await run(arguments.version(), subject: .engine, allowFailure: true)
+        let output: ProcessRunner.Output
+        do {
+            output = try await run(arguments.version(), subject: .engine, timeout: 30, allowFailure: true)
+        } catch {
+            return (nil, nil, error as? RuntimeError)
+        }
         // Docker prints the client part and exits 1 when the daemon is down; the stderr says why.
         let parsed = try? CLIOutput.version(output.stdout)
         if output.code != 0 || (engine == .docker && parsed?.server == nil) {
             var error = classify(output, argv: argv, subject: .engine)
             if parsed != nil && error.kind == .commandFailed { error.kind = .daemonNotRunning }
-            throw error
+            return (parsed?.client, nil, error)
         }
         guard let parsed else {
-            throw RuntimeError(.commandFailed, engine: engine, summary: "Could not read the output of `\(engine.rawValue) version`.",
-                               command: argv, exitCode: output.code, stderr: output.stderrText,
-                               hint: "Check that `\(executable)` is really the \(engine.rawValue) client.")
+            return (nil, nil, RuntimeError(.commandFailed, engine: engine, summary: "Could not read the output of `\(engine.rawValue) version`.",
+                                           command: argv, exitCode: output.code, stderr: output.stderrText,
+                                           hint: "Check that `\(executable)` is really the \(engine.rawValue) client."))
         }
-        // Local Podman is client and engine in one process: its server version is its own.
-        return EngineVersion(client: parsed.client, server: parsed.server ?? parsed.client)
+        // Local Podman is client and engine in one process: its engine version is its own.
+        return (parsed.client, parsed.server ?? parsed.client, nil)
     }
 
     // MARK: Images

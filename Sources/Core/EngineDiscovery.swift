@@ -111,8 +111,13 @@ public struct EngineDiscovery: Sendable {
                                          hint: EngineErrorClassifier.installHint(candidate.engine))
             return attempt
         }
+        let runtime = makeRuntime(candidate, environment)
+        if let cli = runtime as? CLIContainerRuntime {
+            (attempt.clientVersion, attempt.serverVersion, attempt.error) = await cli.probeVersions()
+            return attempt
+        }
         do {
-            let version = try await makeRuntime(candidate, environment).version()
+            let version = try await runtime.version()
             attempt.clientVersion = version.client
             attempt.serverVersion = version.server
         } catch let error as RuntimeError {

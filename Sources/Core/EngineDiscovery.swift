@@ -22,6 +22,9 @@ public struct EngineDiscovery: Sendable {
         /// As given: `docker`, or a path.
         public var executable: String
         public var source: Source
+        public init(engine: Engine, executable: String, source: Source) {
+            self.engine = engine; self.executable = executable; self.source = source
+        }
     }
 
     public var environment: [String: String]

@@ -49,6 +49,9 @@ public final class FakeContainerRuntime: ContainerRuntime, Sendable {
         var nextIP = 2
         var nextPID = 1000
         var files: [String: [UInt8]] = [:]                 // "container:path" -> content
+        /// Log followers of containers that ended, finished once the lock is released (finishing
+        /// runs their termination handler, which takes the lock again).
+        var endedFollowers: [AsyncThrowingStream<LogLine, any Error>.Continuation] = []
     }
 
     public let engine: Engine
@@ -109,7 +112,7 @@ public final class FakeContainerRuntime: ContainerRuntime, Sendable {
 
     /// Ends the container's main process with `code`, as if it exited by itself.
     public func exitContainer(_ container: ContainerRef, code: Int32) {
-        state.withLock { state in
+        try? withState { state in
             guard let name = Self.find(ref: container, in: state) else { return }
             Self.end(name, code: code, in: &state)
         }
@@ -254,7 +257,7 @@ public final class FakeContainerRuntime: ContainerRuntime, Sendable {
 
     public func stop(_ container: ContainerRef, timeout: Double) async throws {
         try record("stop", [container, "\(timeout)"])
-        try state.withLock { state in
+        try withState { state in
             let name = try Self.require(container, in: state)
             if [.running, .paused].contains(state.containers[name]?.state) { Self.end(name, code: stopExitCode, in: &state) }
         }
@@ -262,7 +265,7 @@ public final class FakeContainerRuntime: ContainerRuntime, Sendable {
 
     public func kill(_ container: ContainerRef, signal: String) async throws {
         try record("kill", [container, signal])
-        try state.withLock { state in
+        try withState { state in
             let name = try Self.require(container, in: state)
             guard state.containers[name]?.state == .running else {
                 throw error(.commandFailed, "Container \(container) is not running.")
@@ -283,7 +286,7 @@ public final class FakeContainerRuntime: ContainerRuntime, Sendable {
 
     public func restart(_ container: ContainerRef, timeout: Double) async throws {
         try record("restart", [container, "\(timeout)"])
-        try state.withLock { state in
+        try withState { state in
             let name = try Self.require(container, in: state)
             if [.running, .paused].contains(state.containers[name]?.state) { Self.end(name, code: stopExitCode, in: &state) }
             state.containers[name]?.state = .running
@@ -294,7 +297,7 @@ public final class FakeContainerRuntime: ContainerRuntime, Sendable {
 
     public func remove(_ container: ContainerRef) async throws {
         try record("remove", [container])
-        state.withLock { state in
+        try withState { state in
             guard let name = Self.find(ref: container, in: state) else { return }
             Self.end(name, code: 137, in: &state)
             state.containers[name] = nil
@@ -399,6 +402,17 @@ public final class FakeContainerRuntime: ContainerRuntime, Sendable {
 
     // MARK: Helpers
 
+    /// `state.withLock`, then finishes the log followers of containers that ended meanwhile.
+    private func withState<T: Sendable>(_ body: (inout State) throws -> T) throws -> T {
+        let (result, ended) = state.withLock { state in
+            let result = Result { try body(&state) }
+            defer { state.endedFollowers = [] }
+            return (result, state.endedFollowers)
+        }
+        for follower in ended { follower.finish() }
+        return try result.get()
+    }
+
     private func record(_ method: String, _ arguments: [String] = []) throws {
         let failure: RuntimeError.Kind? = state.withLock { state in
             state.calls.append(Call(method, arguments))
@@ -425,7 +439,7 @@ public final class FakeContainerRuntime: ContainerRuntime, Sendable {
         state.containers[name]?.state = .exited
         state.containers[name]?.exitCode = code
         state.containers[name]?.pid = 0
-        for follower in state.followers.removeValue(forKey: name)?.values ?? [:].values { follower.finish() }
+        state.endedFollowers += state.followers.removeValue(forKey: name)?.values.map { $0 } ?? []
     }
 
     private static func find(_ ref: ContainerRef, in state: State) -> Container? {

@@ -57,6 +57,10 @@ let package = Package(
         .plugin(name: "EmbedLua", capability: .buildTool(), dependencies: ["embed-lua"]),
 
         // Fixtures: real docker/podman output captured on the project machine (capture.sh).
+        // bench/exec-roundtrip: exec round trip through Core vs the bare client.
+        .executableTarget(name: "exec-roundtrip-bench", dependencies: ["Core"], path: "bench/ExecRoundtrip",
+                          swiftSettings: strict),
+
         .testTarget(name: "CoreTests", dependencies: ["Core", "CoreTesting"], resources: [.copy("Fixtures")],
                     swiftSettings: strict),
         .testTarget(name: "BindingsTests", dependencies: ["Bindings", "Core", "CoreTesting", "CLua", "CLuaShim"], swiftSettings: strict),

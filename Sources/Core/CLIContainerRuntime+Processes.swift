@@ -21,6 +21,10 @@ extension CLIContainerRuntime {
                                summary: "`\(request.argv.joined(separator: " "))` in container \(container) ran longer than \(timedOut.seconds) s and was killed.",
                                command: argv,
                                hint: "Give it a longer timeout if it is just slow, or check why it hangs (`\(engine.rawValue) exec \(container) ps aux`).")
+        } catch let tooLarge as ProcessRunner.OutputLimitExceeded {
+            throw RuntimeError(.execFailed, engine: engine,
+                               summary: "`\(request.argv.joined(separator: " "))` in container \(container) printed more than \(tooLarge.limit / 1_048_576) MiB and was stopped.",
+                               command: argv, hint: "Redirect its output to a file inside the container and copy that out with copyOut.")
         }
         if EngineErrorClassifier.isEngineExecFailure(engine: engine, exitCode: output.code,
                                                      stderr: output.stderrText, stdout: output.stdoutText) {

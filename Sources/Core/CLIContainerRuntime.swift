@@ -49,6 +49,10 @@ public struct CLIContainerRuntime: ContainerRuntime {
             throw RuntimeError(.timeout, engine: engine,
                                summary: "`\(engine.rawValue) \(subcommand.first ?? "")` did not finish within \(timedOut.seconds) s and was stopped.",
                                command: argv, hint: "The engine may be overloaded or hung; check it with `ccm-lua doctor`.")
+        } catch let tooLarge as ProcessRunner.OutputLimitExceeded {
+            throw RuntimeError(.commandFailed, engine: engine,
+                               summary: "`\(engine.rawValue) \(subcommand.first ?? "")` printed more than \(tooLarge.limit / 1_048_576) MiB and was stopped.",
+                               command: argv, hint: "Ask for less output (e.g. logs with `since`), or write it to a file inside the container and copy that out.")
         }
         if output.code != 0 && !allowFailure {
             throw classify(output, argv: argv, subject: subject)

@@ -26,6 +26,12 @@ public enum ProcessRunner {
         public var seconds: Double
     }
 
+    /// The program printed more than `outputLimit` bytes on one stream; it has been killed.
+    public struct OutputLimitExceeded: Error, Sendable {
+        public var argv: [String]
+        public var limit: Int
+    }
+
     /// The program could not be started at all (not found, not executable).
     public struct LaunchFailed: Error, Sendable {
         public var argv: [String]
@@ -57,20 +63,30 @@ public enum ProcessRunner {
 
         @Sendable func launch() async throws -> Output {
             let status: TerminationStatus, out: [UInt8], err: [UInt8]
+            // Output is collected from the streams rather than with `.bytes(limit:)`, which
+            // reserves the whole limit up front for each stream: with a 256 MiB cap that costs
+            // about a millisecond per call, a tenth of what an exec round trip may add.
+            @Sendable func collect(_ execution: Execution<some InputProtocol, SequenceOutput, SequenceOutput>) async throws -> ([UInt8], [UInt8]) {
+                async let stdout = gather(execution.standardOutput)
+                async let stderr = gather(execution.standardError)
+                return try await (stdout, stderr)
+            }
             do {
                 if let stdin {
                     let result = try await Subprocess.run(executable, arguments: arguments, environment: env,
                                                           workingDirectory: directory, input: .array(stdin),
-                                                          output: .bytes(limit: outputLimit), error: .bytes(limit: outputLimit))
-                    (status, out, err) = (result.terminationStatus, result.standardOutput, result.standardError)
+                                                          output: .sequence, error: .sequence, body: collect)
+                    (status, (out, err)) = (result.terminationStatus, result.closureResult)
                 } else {
                     let result = try await Subprocess.run(executable, arguments: arguments, environment: env,
                                                           workingDirectory: directory, input: .none,
-                                                          output: .bytes(limit: outputLimit), error: .bytes(limit: outputLimit))
-                    (status, out, err) = (result.terminationStatus, result.standardOutput, result.standardError)
+                                                          output: .sequence, error: .sequence, body: collect)
+                    (status, (out, err)) = (result.terminationStatus, result.closureResult)
                 }
             } catch let error as SubprocessError {
                 throw LaunchFailed(argv: argv, reason: "\(error)")
+            } catch is OutputLimitExceeded {
+                throw OutputLimitExceeded(argv: argv, limit: outputLimit)
             }
             let code: Int32
             switch status {
@@ -95,6 +111,18 @@ public enum ProcessRunner {
             }
             return output
         }
+    }
+
+    /// Reads a stream to its end, up to `outputLimit` bytes.
+    static func gather(_ sequence: SubprocessOutputSequence) async throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        for try await buffer in sequence {
+            buffer.withUnsafeBytes { bytes.append(contentsOf: $0) }
+            if bytes.count > outputLimit {
+                throw OutputLimitExceeded(argv: [], limit: outputLimit)
+            }
+        }
+        return bytes
     }
 
     /// One event of a streamed program: a line it printed, or how it ended (always the last event).

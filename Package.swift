@@ -56,7 +56,13 @@ let package = Package(
         .executableTarget(name: "embed-lua", path: "Plugins/EmbedLuaTool"),
         .plugin(name: "EmbedLua", capability: .buildTool(), dependencies: ["embed-lua"]),
 
-        .testTarget(name: "CoreTests", dependencies: ["Core", "CoreTesting"], swiftSettings: strict),
+        // Fixtures: real docker/podman output captured on the project machine (capture.sh).
+        // bench/exec-roundtrip: exec round trip through Core vs the bare client.
+        .executableTarget(name: "exec-roundtrip-bench", dependencies: ["Core"], path: "bench/ExecRoundtrip",
+                          swiftSettings: strict),
+
+        .testTarget(name: "CoreTests", dependencies: ["Core", "CoreTesting"], resources: [.copy("Fixtures")],
+                    swiftSettings: strict),
         .testTarget(name: "BindingsTests", dependencies: ["Bindings", "Core", "CoreTesting", "CLua", "CLuaShim"], swiftSettings: strict),
         .testTarget(name: "CLITests", dependencies: ["Core"], swiftSettings: strict),
         .testTarget(name: "IntegrationTests", dependencies: ["Core", "Bindings"], swiftSettings: strict),

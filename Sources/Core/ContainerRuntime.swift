@@ -23,7 +23,15 @@ public protocol ContainerRuntime: Sendable {
     func disconnect(network: String, container: ContainerRef) async throws
     /// Removing a network that does not exist is not an error.
     func removeNetwork(_ name: String) async throws
+    /// Names of the networks carrying every one of `labels` (an empty value matches any value).
     func listNetworks(labels: [String: String]) async throws -> [String]
+
+    // MARK: Volumes
+    func createVolume(_ spec: VolumeSpec) async throws
+    /// Removing a volume that does not exist is not an error.
+    func removeVolume(_ name: String) async throws
+    /// Names of the volumes carrying every one of `labels` (an empty value matches any value).
+    func listVolumes(labels: [String: String]) async throws -> [String]
 
     // MARK: Containers
     /// Creates (does not start) a container; returns its id.
@@ -39,7 +47,7 @@ public protocol ContainerRuntime: Sendable {
     /// Removing a container that does not exist is not an error.
     func remove(_ container: ContainerRef) async throws
     func inspect(_ container: ContainerRef) async throws -> ContainerInfo
-    /// Containers carrying every one of `labels` (running or not).
+    /// Containers carrying every one of `labels` (running or not; an empty value matches any value).
     func listContainers(labels: [String: String]) async throws -> [ContainerSummary]
 
     // MARK: Processes, files, logs
@@ -68,12 +76,16 @@ public struct EngineVersion: Sendable, Equatable {
 }
 
 public struct ImageInfo: Sendable, Equatable {
+    /// `sha256:...` on both engines (Podman prints it without the prefix; it is added).
     public var id: String
-    /// `name@sha256:...` entries; empty for images that were built or imported locally.
+    /// `name@sha256:...` entries; empty for images that were built or imported locally into Docker.
     public var repoDigests: [String]
     public var tags: [String]
-    public init(id: String, repoDigests: [String], tags: [String]) {
-        self.id = id; self.repoDigests = repoDigests; self.tags = tags
+    /// The manifest digest when the engine knows one (Podman always; Docker only for pulled
+    /// images, from the first repo digest). Recorded so a failing run can name the exact image.
+    public var digest: String?
+    public init(id: String, repoDigests: [String], tags: [String], digest: String? = nil) {
+        self.id = id; self.repoDigests = repoDigests; self.tags = tags; self.digest = digest
     }
 }
 
@@ -96,7 +108,14 @@ public struct NetworkSpec: Sendable {
     }
 }
 
+public struct VolumeSpec: Sendable {
+    public var name: String
+    public var labels: [String: String]
+    public init(name: String, labels: [String: String] = [:]) { self.name = name; self.labels = labels }
+}
+
 public struct Mount: Sendable, Equatable, Codable {
+    /// A host directory or file (absolute path), or the name of a volume.
     public var hostPath: String
     public var containerPath: String
     public var readOnly: Bool

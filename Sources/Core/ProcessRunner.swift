@@ -26,6 +26,12 @@ public enum ProcessRunner {
         public var seconds: Double
     }
 
+    /// The program printed more than `outputLimit` bytes on one stream; it has been killed.
+    public struct OutputLimitExceeded: Error, Sendable {
+        public var argv: [String]
+        public var limit: Int
+    }
+
     /// The program could not be started at all (not found, not executable).
     public struct LaunchFailed: Error, Sendable {
         public var argv: [String]
@@ -57,20 +63,30 @@ public enum ProcessRunner {
 
         @Sendable func launch() async throws -> Output {
             let status: TerminationStatus, out: [UInt8], err: [UInt8]
+            // Output is collected from the streams rather than with `.bytes(limit:)`, which
+            // reserves the whole limit up front for each stream: with a 256 MiB cap that costs
+            // about a millisecond per call, a tenth of what an exec round trip may add.
+            @Sendable func collect(_ execution: Execution<some InputProtocol, SequenceOutput, SequenceOutput>) async throws -> ([UInt8], [UInt8]) {
+                async let stdout = gather(execution.standardOutput)
+                async let stderr = gather(execution.standardError)
+                return try await (stdout, stderr)
+            }
             do {
                 if let stdin {
                     let result = try await Subprocess.run(executable, arguments: arguments, environment: env,
                                                           workingDirectory: directory, input: .array(stdin),
-                                                          output: .bytes(limit: outputLimit), error: .bytes(limit: outputLimit))
-                    (status, out, err) = (result.terminationStatus, result.standardOutput, result.standardError)
+                                                          output: .sequence, error: .sequence, body: collect)
+                    (status, (out, err)) = (result.terminationStatus, result.closureResult)
                 } else {
                     let result = try await Subprocess.run(executable, arguments: arguments, environment: env,
                                                           workingDirectory: directory, input: .none,
-                                                          output: .bytes(limit: outputLimit), error: .bytes(limit: outputLimit))
-                    (status, out, err) = (result.terminationStatus, result.standardOutput, result.standardError)
+                                                          output: .sequence, error: .sequence, body: collect)
+                    (status, (out, err)) = (result.terminationStatus, result.closureResult)
                 }
             } catch let error as SubprocessError {
                 throw LaunchFailed(argv: argv, reason: "\(error)")
+            } catch is OutputLimitExceeded {
+                throw OutputLimitExceeded(argv: argv, limit: outputLimit)
             }
             let code: Int32
             switch status {
@@ -95,5 +111,74 @@ public enum ProcessRunner {
             }
             return output
         }
+    }
+
+    /// Reads a stream to its end, up to `outputLimit` bytes.
+    static func gather(_ sequence: SubprocessOutputSequence) async throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        for try await buffer in sequence {
+            buffer.withUnsafeBytes { bytes.append(contentsOf: $0) }
+            if bytes.count > outputLimit {
+                throw OutputLimitExceeded(argv: [], limit: outputLimit)
+            }
+        }
+        return bytes
+    }
+
+    /// One event of a streamed program: a line it printed, or how it ended (always the last event).
+    public enum StreamEvent: Sendable, Equatable {
+        public enum Source: Sendable { case stdout, stderr }
+        case line(Source, String)
+        case exited(Int32)
+    }
+
+    /// Runs `argv` and streams its stdout and stderr line by line (split on `\n` only, so a `\r`
+    /// inside a line survives), then its exit code.
+    ///
+    /// When the consumer stops iterating (breaks out of the loop, or its task is cancelled), the
+    /// program is killed and reaped before the stream's task ends: nothing is left running. This is
+    /// what `logs --follow` needs.
+    public static func stream(_ argv: [String], environment: [String: String] = [:]) -> AsyncThrowingStream<StreamEvent, any Error> {
+        precondition(!argv.isEmpty, "ProcessRunner.stream needs a program name")
+        let (stream, continuation) = AsyncThrowingStream.makeStream(of: StreamEvent.self, throwing: (any Error).self)
+        let executable: Executable = argv[0].contains("/") ? .path(FilePath(argv[0])) : .name(argv[0])
+        let env = environment.isEmpty ? Environment.inherit : Environment.inherit.updating(
+            Dictionary(uniqueKeysWithValues: environment.map { (Environment.Key(stringLiteral: $0.key), Optional($0.value)) }))
+        let arguments = Arguments(Array(argv.dropFirst()))
+        let task = Task {
+            do {
+                let result = try await Subprocess.run(executable, arguments: arguments, environment: env,
+                                                      input: .none, output: .sequence, error: .sequence) { execution in
+                    try await withThrowingTaskGroup(of: Void.self) { group in
+                        group.addTask {
+                            for try await line in execution.standardOutput.strings(separatedBy: .unicodeScalarSequence(["\n"]),
+                                                                                   bufferingPolicy: .unbounded) {
+                                continuation.yield(.line(.stdout, line))
+                            }
+                        }
+                        group.addTask {
+                            for try await line in execution.standardError.strings(separatedBy: .unicodeScalarSequence(["\n"]),
+                                                                                  bufferingPolicy: .unbounded) {
+                                continuation.yield(.line(.stderr, line))
+                            }
+                        }
+                        try await group.waitForAll()
+                    }
+                }
+                let code: Int32
+                switch result.terminationStatus {
+                case .exited(let value): code = Int32(value)
+                case .signaled(let signal): code = 128 + Int32(signal)
+                }
+                continuation.yield(.exited(code))
+                continuation.finish()
+            } catch let error as SubprocessError where !Task.isCancelled {
+                continuation.finish(throwing: LaunchFailed(argv: argv, reason: "\(error)"))
+            } catch {
+                continuation.finish(throwing: Task.isCancelled ? nil : error)
+            }
+        }
+        continuation.onTermination = { _ in task.cancel() }
+        return stream
     }
 }

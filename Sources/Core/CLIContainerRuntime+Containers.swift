@@ -1,0 +1,51 @@
+/// Container lifecycle over the client: create, start, stop, kill, pause, restart, remove, inspect, list.
+extension CLIContainerRuntime {
+    public func createContainer(_ spec: ContainerSpec) async throws -> String {
+        let image = try await localImageName(spec.image)
+        let output = try await run(arguments.createContainer(spec, image: image), subject: .container(spec.name))
+        // The id is the last line: Docker may print pull or platform warnings before it.
+        return output.stdoutText.split(separator: "\n").last.map { String($0).trimmingCharacters(in: .whitespaces) } ?? ""
+    }
+
+    public func start(_ container: ContainerRef) async throws {
+        try await run(arguments.start(container), subject: .start(container))
+    }
+
+    public func stop(_ container: ContainerRef, timeout: Double) async throws {
+        try await run(arguments.stop(container, timeout: timeout), subject: .container(container))
+    }
+
+    public func kill(_ container: ContainerRef, signal: String) async throws {
+        try await run(arguments.kill(container, signal: signal), subject: .container(container))
+    }
+
+    public func pause(_ container: ContainerRef) async throws {
+        try await run(arguments.pause(container), subject: .container(container))
+    }
+
+    public func unpause(_ container: ContainerRef) async throws {
+        try await run(arguments.unpause(container), subject: .container(container))
+    }
+
+    public func restart(_ container: ContainerRef, timeout: Double) async throws {
+        try await run(arguments.restart(container, timeout: timeout), subject: .start(container))
+    }
+
+    public func remove(_ container: ContainerRef) async throws {
+        do {
+            try await run(arguments.remove(container), subject: .container(container))
+        } catch let error as RuntimeError where error.kind == .containerNotFound {
+            return
+        }
+    }
+
+    public func inspect(_ container: ContainerRef) async throws -> ContainerInfo {
+        let output = try await run(arguments.inspectContainer(container), subject: .container(container))
+        return try CLIOutput.containerInfo(output.stdout)
+    }
+
+    public func listContainers(labels: [String: String]) async throws -> [ContainerSummary] {
+        let output = try await run(arguments.listContainers(labels: labels), subject: .engine)
+        return try CLIOutput.containerList(output.stdout)
+    }
+}

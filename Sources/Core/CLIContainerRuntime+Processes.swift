@@ -1,0 +1,152 @@
+import Foundation
+
+/// Exec, file copies and logs over the client.
+extension CLIContainerRuntime {
+    // MARK: Exec
+
+    public func exec(_ container: ContainerRef, _ request: ExecRequest) async throws -> ExecResult {
+        precondition(!request.argv.isEmpty, "exec needs a program to run")
+        // Only a command with a time limit is marked: the marker is how it is found to be killed.
+        let marker = request.timeout.map { _ in "\(Labels.runID)-\(UInt32.random(in: .min ... .max))" }
+        let subcommand = arguments.exec(container, request, marker: marker)
+        let argv = commandLine(subcommand)
+        let output: ProcessRunner.Output
+        do {
+            output = try await ProcessRunner.run(argv, environment: environment, stdin: request.stdin, timeout: request.timeout)
+        } catch let failure as ProcessRunner.LaunchFailed {
+            throw EngineErrorClassifier.runtimeNotFound(engine: engine, command: argv, reason: failure.reason)
+        } catch let timedOut as ProcessRunner.TimedOut {
+            if let marker { await killMarked(container, marker: marker) }
+            throw RuntimeError(.timeout, engine: engine,
+                               summary: "`\(request.argv.joined(separator: " "))` in container \(container) ran longer than \(timedOut.seconds) s and was killed.",
+                               command: argv,
+                               hint: "Give it a longer timeout if it is just slow, or check why it hangs (`\(engine.rawValue) exec \(container) ps aux`).")
+        } catch let tooLarge as ProcessRunner.OutputLimitExceeded {
+            throw RuntimeError(.execFailed, engine: engine,
+                               summary: "`\(request.argv.joined(separator: " "))` in container \(container) printed more than \(tooLarge.limit / 1_048_576) MiB and was stopped.",
+                               command: argv, hint: "Redirect its output to a file inside the container and copy that out with copyOut.")
+        }
+        if EngineErrorClassifier.isEngineExecFailure(engine: engine, exitCode: output.code,
+                                                     stderr: output.stderrText, stdout: output.stdoutText) {
+            throw classify(output, argv: argv, subject: .exec(container))
+        }
+        return ExecResult(code: output.code, stdout: output.stdoutText, stderr: output.stderrText, duration: output.duration)
+    }
+
+    /// Ends a timed-out exec'd process and its children. Killing the `docker exec`/`podman exec`
+    /// client leaves them running in the container, so they are found by their marker variable:
+    /// first from inside the container (works for remote engines; needs `sh`), then, if that
+    /// could not run, in the host's /proc (a local engine's container processes are visible there).
+    func killMarked(_ container: ContainerRef, marker: String) async {
+        let inside = try? await ProcessRunner.run(commandLine(arguments.killMarked(container, marker: marker)),
+                                                  environment: environment, timeout: 10)
+        if inside?.code == 0 { return }
+        HostProcesses.kill(withEnvironmentEntry: "\(CLIArguments.execMarkerVariable)=\(marker)")
+    }
+
+    // MARK: Files
+
+    public func copyIn(_ container: ContainerRef, content: [UInt8], to path: String) async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let name = (path as NSString).lastPathComponent
+        let file = directory.path + "/" + (name.isEmpty ? "file" : name)
+        guard FileManager.default.createFile(atPath: file, contents: Data(content)) else {
+            throw RuntimeError(.commandFailed, engine: engine, summary: "Could not write a temporary file for copying into \(container).",
+                               hint: "Check that \(directory.path) is writable and the disk is not full.")
+        }
+        try await run(arguments.copy(from: file, to: "\(container):\(path)"), subject: .copy(container))
+    }
+
+    public func copyOut(_ container: ContainerRef, from path: String) async throws -> [UInt8] {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let file = directory.path + "/out"
+        try await run(arguments.copy(from: "\(container):\(path)", to: file), subject: .copy(container))
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory), !isDirectory.boolValue,
+              let data = FileManager.default.contents(atPath: file) else {
+            throw RuntimeError(.invalidArgument, engine: engine, summary: "\(path) in container \(container) is not a regular file.",
+                               hint: "copyOut copies one file; for a directory, exec `tar` in the container instead.")
+        }
+        return [UInt8](data)
+    }
+
+    // MARK: Logs
+
+    public func logs(_ container: ContainerRef, since: String?, follow: Bool) -> AsyncThrowingStream<LogLine, any Error> {
+        let argv = commandLine(arguments.logs(container, since: since, follow: follow))
+        let events = ProcessRunner.stream(argv, environment: environment)
+        let engine = self.engine
+        let (stream, continuation) = AsyncThrowingStream.makeStream(of: LogLine.self, throwing: (any Error).self)
+        let task = Task {
+            // The container's own stdout and stderr arrive on the client's stdout and stderr, every
+            // line timestamped; a stderr line without a timestamp is the engine talking.
+            var engineMessages: [String] = []
+            do {
+                for try await event in events {
+                    switch event {
+                    case .line(let source, let text):
+                        if let line = CLIOutput.logLine(text[...]) {
+                            continuation.yield(line)
+                        } else if source == .stderr {
+                            engineMessages.append(text)
+                        } else if !text.isEmpty {
+                            // A continuation of a line without its own timestamp (should not happen).
+                            continuation.yield(LogLine(timestamp: "", text: text))
+                        }
+                    case .exited(let code):
+                        if code != 0 && !Task.isCancelled {
+                            continuation.finish(throwing: EngineErrorClassifier.classify(
+                                engine: engine, command: argv, exitCode: code,
+                                stderr: engineMessages.joined(separator: "\n"), subject: .container(container)))
+                            return
+                        }
+                    }
+                }
+                continuation.finish()
+            } catch let failure as ProcessRunner.LaunchFailed {
+                continuation.finish(throwing: EngineErrorClassifier.runtimeNotFound(engine: engine, command: argv, reason: failure.reason))
+            } catch {
+                continuation.finish(throwing: error)
+            }
+        }
+        continuation.onTermination = { _ in task.cancel() }
+        return stream
+    }
+}
+
+extension EngineErrorClassifier {
+    /// Whether a failed exec failed in the engine (container stopped or missing, program not
+    /// found) rather than in the program, whose non-zero exit is a normal result. The engines
+    /// fail before the program starts, so their message is all of stderr (Docker prints "OCI
+    /// runtime exec failed" on stdout); a program that happens to exit 126 or 127 with other
+    /// output is left alone.
+    public static func isEngineExecFailure(engine: Engine, exitCode: Int32, stderr: String, stdout: String) -> Bool {
+        guard exitCode != 0 else { return false }
+        let err = cleaned(stderr).lowercased()
+        let out = stdout.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+        if daemonUnreachable(err) != nil { return true }
+        switch engine {
+        case .docker:
+            if (exitCode == 126 || exitCode == 127)
+                && (out.hasPrefix("oci runtime exec failed") || err.hasPrefix("oci runtime exec failed")) { return true }
+            return err.hasPrefix("error response from daemon:") || err.hasPrefix("error: no such container")
+        case .podman:
+            guard [125, 126, 127, 255].contains(exitCode), err.hasPrefix("error: ") else { return false }
+            return ["container state improper", "no such container", "no container with name or id", "oci runtime",
+                    "executable file not found", "exec sessions", "is not running", "is paused"].contains { err.contains($0) }
+        }
+    }
+}
+
+/// A private directory under the system's temporary directory, removed by `remove()`.
+struct TemporaryDirectory {
+    let path: String
+    init() throws {
+        path = FileManager.default.temporaryDirectory.path + "/ccm-lua-\(Labels.runID)-\(UInt64.random(in: .min ... .max))"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+    }
+    func remove() { try? FileManager.default.removeItem(atPath: path) }
+}

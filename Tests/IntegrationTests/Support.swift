@@ -1,0 +1,131 @@
+import Foundation
+import Synchronization
+import Testing
+import Core
+
+/// Shared set-up of the integration tests: which engines are usable, test images, and
+/// resources that are labelled, uniquely named and always removed.
+enum Integration {
+    static let isCI = ProcessInfo.processInfo.environment["CI"] == "true"
+
+    static let baseImage = "ccm-lua-test/base:bookworm"
+    static let etcdImage = "ccm-lua-test/etcd:3.4"
+
+    /// One answer per engine per process: probing costs a client call.
+    private static let probes = Mutex<[Engine: String?]>([:])
+
+    /// A runtime for `engine` with `images` present. When the engine or an image is missing, the
+    /// test is cancelled (shown as skipped) with the reason, except under CI=true, where it fails:
+    /// CI must exercise both engines.
+    static func runtime(_ engine: Engine, images: [String] = [baseImage]) async throws -> CLIContainerRuntime {
+        let runtime = CLIContainerRuntime(engine: engine)
+        var problem: String?
+        if let known = probes.withLock({ $0[engine] }) {
+            problem = known
+        } else {
+            let probe = await runtime.probeVersions()
+            problem = probe.error.map { "\($0.summary) \($0.hint ?? "")" }
+            probes.withLock { $0[engine] = .some(problem) }
+        }
+        if problem == nil {
+            for image in images where !(try await runtime.imageExists(image)) {
+                problem = "test image \(image) is missing from \(engine.rawValue); build it with scripts/setup."
+                break
+            }
+        }
+        guard let problem else { return runtime }
+        let reason = "\(engine.rawValue) is not usable here: \(problem)"
+        if isCI {
+            throw RuntimeError(.runtimeNotFound, engine: engine, summary: "CI=true requires both engines. " + reason)
+        }
+        // Swift Testing's console output does not show a cancelled case's comment; say it here.
+        FileHandle.standardError.write(Data("↷ skipping the \(engine.rawValue) case: \(reason)\n".utf8))
+        try Test.cancel(Comment(rawValue: reason))
+    }
+
+    /// Runs `body` with a scope whose resources are removed afterwards, whether it succeeded or not.
+    static func withScope<T>(_ runtime: CLIContainerRuntime, _ name: String, _ body: (Scope) async throws -> T) async throws -> T {
+        let scope = Scope(runtime: runtime, name: name)
+        do {
+            let result = try await body(scope)
+            try await scope.removeAll()
+            return result
+        } catch {
+            try? await scope.removeAll()
+            throw error
+        }
+    }
+}
+
+/// The resources of one test: named `ccmt-RUNID-NAME-ENGINE-...` so parallel runs and the two
+/// engines never collide, and labelled as one ccm-lua cluster so cleanup finds them all.
+struct Scope {
+    let runtime: CLIContainerRuntime
+    /// The cluster label value and name prefix.
+    let cluster: String
+
+    init(runtime: CLIContainerRuntime, name: String) {
+        self.runtime = runtime
+        self.cluster = "ccmt-\(Labels.runID)-\(name)-\(runtime.engine.rawValue)"
+    }
+
+    var labels: [String: String] { Labels.forResource(cluster: cluster) }
+
+    func name(_ suffix: String) -> String { "\(cluster)-\(suffix)" }
+
+    /// A container spec from the base image running `command`, labelled as node `node`.
+    func spec(_ node: String, image: String = Integration.baseImage, command: [String]? = ["sleep", "1000"]) -> ContainerSpec {
+        var spec = ContainerSpec(name: name(node), image: image)
+        spec.labels = Labels.forResource(cluster: cluster, node: node)
+        spec.command = command
+        return spec
+    }
+
+    /// Creates and starts a container; returns its name.
+    @discardableResult
+    func run(_ node: String, image: String = Integration.baseImage, command: [String]? = ["sleep", "1000"],
+             configure: (inout ContainerSpec) -> Void = { _ in }) async throws -> String {
+        var spec = spec(node, image: image, command: command)
+        configure(&spec)
+        _ = try await runtime.createContainer(spec)
+        try await runtime.start(spec.name)
+        return spec.name
+    }
+
+    func removeAll() async throws {
+        let report = try await ResourceCleanup.removeAll(matching: [Labels.cluster: cluster], in: runtime)
+        if !report.failures.isEmpty {
+            Issue.record("cleanup of \(cluster) left: \(report.failures)")
+        }
+    }
+}
+
+/// Polls `condition` every 100 ms until it holds or `seconds` pass.
+func eventually(_ seconds: Double, _ condition: () async throws -> Bool) async rethrows -> Bool {
+    let deadline = ContinuousClock.now + .seconds(seconds)
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(100))
+    }
+    return try await condition()
+}
+
+/// Expects `body` to throw a `RuntimeError` of `kind` whose message is actionable; returns it.
+@discardableResult
+func expectRuntimeError(_ kind: RuntimeError.Kind, sourceLocation: SourceLocation = #_sourceLocation,
+                        _ body: () async throws -> Void) async -> RuntimeError? {
+    do {
+        try await body()
+        Issue.record("expected a RuntimeError of kind \(kind), but nothing was thrown", sourceLocation: sourceLocation)
+        return nil
+    } catch let error as RuntimeError {
+        #expect(error.kind == kind, "\(error)", sourceLocation: sourceLocation)
+        #expect(!error.summary.isEmpty, sourceLocation: sourceLocation)
+        #expect(error.hint?.isEmpty == false, "no hint in: \(error)", sourceLocation: sourceLocation)
+        #expect(!error.command.isEmpty, sourceLocation: sourceLocation)
+        return error
+    } catch {
+        Issue.record("expected a RuntimeError of kind \(kind), got \(error)", sourceLocation: sourceLocation)
+        return nil
+    }
+}

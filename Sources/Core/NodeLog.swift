@@ -18,6 +18,9 @@ public final class NodeLog: Sendable {
         /// container was started again meanwhile and it must go on.
         var generation = 0
         var last: LogTimestamp?
+        /// The newest lines written, exactly as written: a resumed stream may deliver them again
+        /// (Podman gives a whole batch of lines one timestamp, so the time alone cannot tell).
+        var recent = RecentLines(capacity: 256)
     }
     private let follower = Mutex(Follower())
 
@@ -29,8 +32,11 @@ public final class NodeLog: Sendable {
         if !FileManager.default.fileExists(atPath: file.path) {
             _ = FileManager.default.createFile(atPath: file.path, contents: nil)
         }
-        let last = Self.lastTimestamp(in: file)
-        follower.withLock { $0.last = last }
+        let tail = Self.lastLines(in: file)
+        follower.withLock { f in
+            for line in tail { _ = f.recent.insert(line) }
+            f.last = tail.last.flatMap { line in line.firstIndex(of: " ").flatMap { LogTimestamp(String(line[..<$0])) } }
+        }
     }
 
     deinit { follower.withLock { $0.task?.cancel() } }
@@ -65,7 +71,7 @@ public final class NodeLog: Sendable {
             let (since, generation) = follower.withLock { ($0.last, $0.generation) }
             do {
                 for try await line in runtime.logs(container, since: since?.text, follow: true) {
-                    append(line, to: out)
+                    append(line, after: since, to: out)
                 }
             } catch {
                 // The container went away or the engine stream broke; a later follow() restarts us.
@@ -79,17 +85,21 @@ public final class NodeLog: Sendable {
         }
     }
 
-    private func append(_ line: LogLine, to out: FileHandle) {
+    /// Appends one line unless this follower wrote it already: lines older than where the stream
+    /// resumed, or one of the newest lines delivered again. Within a stream order is not checked:
+    /// Podman interleaves stdout and stderr with timestamps slightly out of order.
+    private func append(_ line: LogLine, after since: LogTimestamp?, to out: FileHandle) {
         let stamp = LogTimestamp(line.timestamp)
+        if let stamp, let since, stamp < since { return }
+        let text = line.text.replacingOccurrences(of: "\n", with: " ")
+        let entry = "\(line.timestamp) \(text)"
         let fresh = follower.withLock { f -> Bool in
-            guard let stamp else { return true }
-            if let last = f.last, stamp <= last { return false }   // `--since` repeats the boundary
-            f.last = stamp
+            guard f.recent.insert(entry) else { return false }
+            if let stamp, f.last.map({ $0 < stamp }) ?? true { f.last = stamp }
             return true
         }
         guard fresh else { return }
-        let text = line.text.replacingOccurrences(of: "\n", with: " ")
-        try? out.write(contentsOf: Data("\(line.timestamp) \(text)\n".utf8))
+        try? out.write(contentsOf: Data((entry + "\n").utf8))
         appended.signal()
     }
 
@@ -159,18 +169,40 @@ public final class NodeLog: Sendable {
         return (lines, offset + Int64(complete.count))
     }
 
-    /// The timestamp of the file's last line, where a follower resumes.
-    private static func lastTimestamp(in file: URL) -> LogTimestamp? {
-        guard let handle = try? FileHandle(forReadingFrom: file) else { return nil }
+    /// The file's last lines (up to 64 KiB of them), where a follower resumes.
+    private static func lastLines(in file: URL) -> [String] {
+        guard let handle = try? FileHandle(forReadingFrom: file) else { return [] }
         defer { try? handle.close() }
         let size = (try? handle.seekToEnd()) ?? 0
-        try? handle.seek(toOffset: size > 4096 ? size - 4096 : 0)
+        try? handle.seek(toOffset: size > 65536 ? size - 65536 : 0)
         let data = (try? handle.readToEnd()) ?? Data()
-        let text = String(decoding: data, as: UTF8.self)
-        for line in text.split(separator: "\n").reversed() {
-            if let space = line.firstIndex(of: " "), let stamp = LogTimestamp(String(line[..<space])) { return stamp }
+        var lines = String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
+        if size > 65536, !lines.isEmpty { lines.removeFirst() }   // probably cut in the middle
+        return lines
+    }
+}
+
+/// A bounded set of the most recent lines, oldest forgotten first.
+struct RecentLines {
+    private var order: [String] = []
+    private var members: Set<String> = []
+    private var next = 0
+    let capacity: Int
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    /// Adds `line`; false if it is already among the recent ones.
+    mutating func insert(_ line: String) -> Bool {
+        guard !members.contains(line) else { return false }
+        if order.count < capacity {
+            order.append(line)
+        } else {
+            members.remove(order[next])
+            order[next] = line
+            next = (next + 1) % capacity
         }
-        return nil
+        members.insert(line)
+        return true
     }
 }
 

@@ -63,7 +63,10 @@ end
 --- node), or nil while there is no leader. Reads `etcdctl endpoint status --cluster -w simple`:
 --- "http://node1:2379, 8e9e05c52164694d, 3.4.23, 20 kB, true, false, 2, 8, 8, ".
 function profile.methods.leader(n)
-  local out = n:etcdctl("endpoint", "status", "--cluster", "-w", "simple")
+  -- With a member down etcdctl exits 1, yet still prints the members that answered.
+  local out = n:exec({ "etcdctl", "--endpoints=" .. url("127.0.0.1", profile.client_port),
+                       "--dial-timeout=1s", "--command-timeout=2s",  -- a stopped member must not stall us
+                       "endpoint", "status", "--cluster", "-w", "simple" }, { timeout = 10 }).stdout
   for line in out:gmatch("[^\n]+") do
     local fields = {}
     for field in (line .. ","):gmatch("%s*([^,]*),") do fields[#fields + 1] = field end

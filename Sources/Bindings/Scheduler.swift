@@ -105,8 +105,39 @@ final class Scheduler {
         coroutine.pending = nil
         let handler = coroutine.onFinish
         coroutine.onFinish = nil
-        handler?(coroutine, ending)
+        if case .failed = ending {
+            // A coroutine that dies of an error keeps its stack (for the traceback) and does not
+            // close its to-be-closed variables by itself: close them once the handler is done
+            // with the stack. The copy of the error value is what their __close receives.
+            lua_pushvalue(coroutine.thread, -1)
+            lua_pushvalue(coroutine.thread, -1)
+            let original = luaL_ref(coroutine.thread, LuaStack.registry)
+            handler?(coroutine, ending)
+            if ccm_interrupted() == 0 { closeThread(of: coroutine, original: original) }
+            luaL_unref(coroutine.thread, LuaStack.registry, original)
+        } else {
+            handler?(coroutine, ending)
+        }
         luaL_unref(vm.main, LuaStack.registry, coroutine.reference)
+    }
+
+    /// lua_resetthread: runs the pending __close handlers of a suspended or dead coroutine.
+    /// `original`: registry reference of the error the coroutine died of; the reset reports it
+    /// again, which is no news.
+    private func closeThread(of coroutine: Coroutine, original: Int32 = LUA_NOREF) {
+        let previous = current
+        current = coroutine
+        ccm_set_running(coroutine.thread)
+        let status = lua_resetthread(coroutine.thread)
+        current = previous
+        ccm_set_running(previous?.thread)
+        lua_rawgeti(coroutine.thread, LuaStack.registry, lua_Integer(original))
+        let isOriginal = lua_rawequal(coroutine.thread, -1, -2) != 0
+        ccm_pop(coroutine.thread, 1)
+        if status != LUA_OK && !isOriginal {
+            vm.log.write(.warn, "error in a __close handler: " + LuaStack.describe(at: -1, on: coroutine.thread),
+                         steps: coroutine.steps)
+        }
     }
 
     /// Stops a coroutine that has not finished: cancels what it waits for and closes it with
@@ -121,16 +152,7 @@ final class Scheduler {
         // A running coroutine is on the C stack, waiting in place: its wait now fails instead.
         if case .running = coroutine.state { return }
 
-        let previous = current
-        current = coroutine
-        ccm_set_running(coroutine.thread)
-        let status = lua_resetthread(coroutine.thread)
-        current = previous
-        ccm_set_running(previous?.thread)
-        if status != LUA_OK {
-            vm.log.write(.warn, "error while closing a cancelled branch: "
-                         + LuaStack.describe(at: -1, on: coroutine.thread), steps: coroutine.steps)
-        }
+        closeThread(of: coroutine)
         coroutine.state = .finished
         live.removeAll { $0 === coroutine }
         luaL_unref(vm.main, LuaStack.registry, coroutine.reference)

@@ -113,6 +113,7 @@ final class Session {
         for argument in arguments { LuaStack.push(argument, on: L) }
         let coroutine = vm.scheduler.spawn(from: L, arguments: preset + Int32(arguments.count))
         var succeeded = false
+        var failure: String?
         coroutine.onFinish = { [unowned self] coroutine, ending in
             switch ending {
             case .returned(let count):
@@ -126,7 +127,8 @@ final class Session {
                 }
                 onResults?(coroutine.thread, count)
             case .failed:
-                if ccm_interrupted() == 0 { fail(ErrorReport.uncaught(on: coroutine.thread, main: vm.main)) }
+                // Printed once the coroutine's <close> variables have run (their log lines first).
+                if ccm_interrupted() == 0 { failure = ErrorReport.uncaught(on: coroutine.thread, main: vm.main) }
             }
         }
         let stop = vm.scheduler.run(until: { if case .finished = coroutine.state { true } else { false } })
@@ -134,6 +136,7 @@ final class Session {
             interrupted()
             return false
         }
+        if let failure { fail(failure) }
         if stop == .stuck {
             fail("ccm-lua: the script is waiting for something that can never happen")
             return false

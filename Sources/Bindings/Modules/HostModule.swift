@@ -23,11 +23,11 @@ enum HostModule {
         module.function("new_error") { ctx in
             try ctx.checkTable(1)
             let level = Int32(try ctx.optionalInteger(2) ?? 1)
+            lua_settop(ctx.state, 1)
             LuaStack.push(ErrorValues.position(on: ctx.state, level: level), on: ctx.state)
             LuaStack.setField("where", on: ctx.state)
             vm.errors.pushMetatable(on: ctx.state)
             lua_setmetatable(ctx.state, 1)
-            lua_settop(ctx.state, 1)
             return 1
         }
         module.function("log_enabled") { ctx in

@@ -44,8 +44,10 @@ public enum LuaHost {
     public static func run(_ invocation: Invocation, settings: HostSettings) async -> Outcome {
         await withCheckedContinuation { continuation in
             let thread = Thread {
-                let session = Session(settings: settings, invocation: invocation)
-                continuation.resume(returning: session.run())
+                // The session (and its Lua state, whose __gc release Swift objects) is gone
+                // before the caller hears the outcome.
+                let outcome = Session(settings: settings, invocation: invocation).run()
+                continuation.resume(returning: outcome)
             }
             // Deep Lua recursion and nested in-place waits run on this stack.
             thread.stackSize = 64 << 20

@@ -33,11 +33,11 @@ enum Concurrency {
                         throw LuaArgumentError(1, detail: "item \(index): function expected, got \(ctx.typeName(at: -1))")
                     }
                 }
-                return vm.scheduler.parallel(ctx, functions: count == 0 ? [] : Array(2...(count + 1)))
+                return ctx.vm.scheduler.parallel(ctx, functions: count == 0 ? [] : Array(2...(count + 1)))
             }
             let count = ctx.argumentCount
             for index in stride(from: 1, through: count, by: 1) { try ctx.checkFunction(index) }
-            return vm.scheduler.parallel(ctx, functions: count == 0 ? [] : Array(1...count))
+            return ctx.vm.scheduler.parallel(ctx, functions: count == 0 ? [] : Array(1...count))
         }
     }
 

@@ -6,8 +6,8 @@ import CLuaShim
 /// Not part of the API contract; scripts use the public modules built on it.
 enum HostModule {
     static func install(in vm: LuaVM, session: Session) {
+        // Closures reach the VM through ctx.vm: capturing it would keep it alive for ever.
         var module = LuaModule("ccm.host")
-        let scheduler = vm.scheduler!
 
         // The value a suspended binding yields (see _boot.lua's relay).
         module.function("sentinel") { ctx in
@@ -17,7 +17,7 @@ enum HostModule {
         // await(co): waits in place for what `co` is suspended on; (true, ...) or (false, err).
         module.function("await") { ctx in
             guard let thread = lua_tothread(ctx.state, 1) else { throw LuaArgumentError(1, expected: "thread") }
-            return scheduler.awaitThread(thread, ctx)
+            return ctx.vm.scheduler.awaitThread(thread, ctx)
         }
         // new_error(t, level): gives t the error metatable and t.where = the position `level` up.
         module.function("new_error") { ctx in
@@ -26,38 +26,40 @@ enum HostModule {
             lua_settop(ctx.state, 1)
             LuaStack.push(ErrorValues.position(on: ctx.state, level: level), on: ctx.state)
             LuaStack.setField("where", on: ctx.state)
-            vm.errors.pushMetatable(on: ctx.state)
+            ctx.vm.errors.pushMetatable(on: ctx.state)
             lua_setmetatable(ctx.state, 1)
             return 1
         }
         module.function("log_enabled") { ctx in
-            ctx.push(vm.log.isEnabled(try level(ctx, 1)))
+            ctx.push(ctx.vm.log.isEnabled(try level(ctx, 1)))
             return 1
         }
         module.function("log_write") { ctx in
-            vm.log.write(try level(ctx, 1), try ctx.string(2), steps: currentSteps(scheduler))
+            ctx.vm.log.write(try level(ctx, 1), try ctx.string(2), steps: currentSteps(ctx))
             return 0
         }
         module.function("step_enter") { ctx in
             let name = try ctx.string(1)
-            vm.log.write(.info, "▶ \(name)", steps: currentSteps(scheduler))
-            scheduler.current?.steps.append(name)
+            ctx.vm.log.write(.info, "▶ \(name)", steps: currentSteps(ctx))
+            ctx.vm.scheduler.current?.steps.append(name)
             return 0
         }
         // step_leave(name, seconds, err): logs the outcome and pops the step.
         module.function("step_leave") { ctx in
             let name = try ctx.string(1)
             let seconds = try ctx.number(2)
+            let scheduler = ctx.vm.scheduler!
+            let log = ctx.vm.log
             _ = scheduler.current?.steps.popLast()
-            let steps = currentSteps(scheduler)
+            let steps = currentSteps(ctx)
             let duration = formatDuration(seconds)
             if scheduler.current?.isCancelled == true {
-                vm.log.write(.warn, "◼ \(name) cancelled after \(duration)", steps: steps)
+                log.write(.warn, "◼ \(name) cancelled after \(duration)", steps: steps)
             } else if ctx.isNoneOrNil(3) {
-                vm.log.write(.info, "✓ \(name) (\(duration))", steps: steps)
+                log.write(.info, "✓ \(name) (\(duration))", steps: steps)
             } else {
                 let problem = ErrorReport.message(at: 3, on: ctx.state)
-                vm.log.write(.error, "✗ step '\(name)' failed after \(duration): \(problem)", steps: steps)
+                log.write(.error, "✗ step '\(name)' failed after \(duration): \(problem)", steps: steps)
             }
             return 0
         }
@@ -67,7 +69,7 @@ enum HostModule {
             let name = try ctx.optionalString(2) ?? "on_exit function"
             lua_pushvalue(ctx.state, 1)
             let reference = luaL_ref(ctx.state, LuaStack.registry)
-            _ = vm.cleanup.append(.lua(name: name, reference: reference))
+            _ = ctx.vm.cleanup.append(.lua(name: name, reference: reference))
             return 0
         }
         // exit(code): os.exit, after the cleanup registry.
@@ -91,7 +93,7 @@ enum HostModule {
         return level
     }
 
-    private static func currentSteps(_ scheduler: Scheduler) -> [String] { scheduler.current?.steps ?? [] }
+    private static func currentSteps(_ ctx: LuaCallContext) -> [String] { ctx.vm.scheduler.current?.steps ?? [] }
 
     static func formatDuration(_ seconds: Double) -> String {
         seconds < 1 ? "\(Int((seconds * 1000).rounded())) ms" : String(format: "%.2f s", seconds)

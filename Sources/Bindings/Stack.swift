@@ -30,8 +30,11 @@ enum LuaStack {
     static func string(at index: Int32, on L: LuaState) -> String? {
         let kind = lua_type(L, index)
         guard kind == LUA_TSTRING || kind == LUA_TNUMBER else { return nil }
+        // Convert a copy: lua_tolstring turns a number into a string in place.
+        lua_pushvalue(L, index)
+        defer { ccm_pop(L, 1) }
         var length = 0
-        guard let pointer = lua_tolstring(L, index, &length) else { return nil }
+        guard let pointer = lua_tolstring(L, -1, &length) else { return nil }
         return String(decoding: UnsafeRawBufferPointer(start: pointer, count: length), as: UTF8.self)
     }
 

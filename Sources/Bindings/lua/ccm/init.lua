@@ -1,2 +1,12 @@
-local M = {}
-return M
+-- require "ccm": host-level helpers that are not globals.
+local host = require "ccm.host"
+
+local ccm = {}
+
+-- Runs fn when the script ends, however it ends (returned, error, Ctrl-C); newest first.
+-- Functions may sleep and call bindings; errors are logged, not raised.
+function ccm.on_exit(fn, name)
+  host.on_exit(fn, name)
+end
+
+return ccm

@@ -1,0 +1,40 @@
+/// Work that must happen when a script ends, however it ends (returned, raised an error, or was
+/// interrupted): removing the clusters it created, for instance. Entries run once, newest first.
+/// Used on the Lua thread only.
+public final class CleanupRegistry {
+    public struct Handle: Hashable, Sendable { let id: Int }
+
+    enum Entry {
+        case swift(name: String, work: @Sendable () async -> Void)
+        /// A Lua function (registry reference) registered by `ccm.on_exit`.
+        case lua(name: String, reference: Int32)
+    }
+
+    private var entries: [(id: Int, entry: Entry)] = []
+    private var lastID = 0
+
+    /// Registers `work`; `name` appears in the log if it fails or runs long.
+    @discardableResult
+    public func add(_ name: String, _ work: @escaping @Sendable () async -> Void) -> Handle {
+        append(.swift(name: name, work: work))
+    }
+
+    /// Forgets an entry whose work is no longer needed (the cluster was removed already).
+    public func remove(_ handle: Handle) {
+        entries.removeAll { $0.id == handle.id }
+    }
+
+    func append(_ entry: Entry) -> Handle {
+        lastID += 1
+        entries.append((lastID, entry))
+        return Handle(id: lastID)
+    }
+
+    /// Hands out the entries, newest first, and empties the registry.
+    func takeAll() -> [Entry] {
+        defer { entries.removeAll() }
+        return entries.reversed().map(\.entry)
+    }
+
+    public var isEmpty: Bool { entries.isEmpty }
+}

@@ -1,0 +1,41 @@
+import CLua
+import CLuaShim
+
+/// How an uncaught error reads on the terminal, like lua.c's: "ccm-lua: file.lua:3: message",
+/// the extra fields of an error value, then the Lua traceback.
+enum ErrorReport {
+    /// The error value is on top of `thread` (a coroutine that died with it).
+    static func uncaught(on thread: LuaState, main: LuaState) -> String {
+        var text = "ccm-lua: " + message(at: -1, on: thread)
+        if lua_type(thread, -1) == LUA_TTABLE {
+            for (field, label) in [("cmd", "command"), ("code", "exit code"), ("node", "node"),
+                                   ("step", "step"), ("stderr", "stderr")] {
+                LuaStack.push(field, on: thread)
+                lua_rawget(thread, -2)
+                if let value = LuaStack.string(at: -1, on: thread), !value.isEmpty {
+                    let lines = value.split(separator: "\n", omittingEmptySubsequences: false).prefix(20)
+                    text += "\n  \(label): " + lines.joined(separator: "\n    ")
+                }
+                ccm_pop(thread, 1)
+            }
+        }
+        luaL_traceback(main, thread, nil, 0)
+        text += "\n" + (LuaStack.string(at: -1, on: main) ?? "")
+        ccm_pop(main, 1)
+        return text
+    }
+
+    /// The text of an error value: strings and numbers as they are, `__tostring` when there is
+    /// one, else "(error object is a table value)" with the position of the raising call.
+    static func message(at index: Int32, on L: LuaState) -> String {
+        let kind = lua_type(L, index)
+        if kind == LUA_TSTRING || kind == LUA_TNUMBER { return LuaStack.string(at: index, on: L) ?? "?" }
+        if luaL_getmetafield(L, index, "__tostring") != LUA_TNIL {
+            ccm_pop(L, 1)
+            return LuaStack.describe(at: index, on: L)
+        }
+        let typeName = String(cString: lua_typename(L, lua_type(L, index)))
+        // Level 1 of the dead coroutine is the function that called error().
+        return ErrorValues.position(on: L, level: 1) + "(error object is a \(typeName) value)"
+    }
+}

@@ -1,0 +1,4 @@
+/// The version `ccm-lua --version` prints.
+public enum CCMVersion {
+    public static let current = "0.1.0"
+}

@@ -1,0 +1,69 @@
+import Bindings
+import Foundation
+
+/// Parses a lua(1)-style command line and runs it in the Lua host.
+struct ScriptCommandLine {
+    var actions: [LuaHost.Action] = []
+    var interactive = false
+    var verbosity = 0
+    var scriptIndex: Int?
+    var scriptPath: String?
+
+    enum Problem: Error { case usage(String) }
+
+    /// `commandLine` includes the program name, as CommandLine.arguments does.
+    init(_ commandLine: [String]) throws {
+        var index = 1
+        var sawCode = false
+        while index < commandLine.count {
+            let argument = commandLine[index]
+            if argument == "--" { index += 1; break }
+            if argument == "-" || !argument.hasPrefix("-") { break }  // the script
+            switch argument {
+            case "-i": interactive = true
+            case "-e", "-l":
+                guard index + 1 < commandLine.count else { throw Problem.usage("'\(argument)' needs an argument") }
+                index += 1
+                actions.append(argument == "-e" ? .code(commandLine[index]) : .require(commandLine[index]))
+                sawCode = true
+            case _ where argument.hasPrefix("-e"): actions.append(.code(String(argument.dropFirst(2)))); sawCode = true
+            case _ where argument.hasPrefix("-l"): actions.append(.require(String(argument.dropFirst(2)))); sawCode = true
+            case _ where argument.dropFirst().allSatisfy({ $0 == "v" }): verbosity += argument.count - 1
+            case _ where argument.dropFirst().allSatisfy({ $0 == "q" }): verbosity -= argument.count - 1
+            default: throw Problem.usage("unrecognized option '\(argument)'")
+            }
+            index += 1
+        }
+        if index < commandLine.count {
+            scriptIndex = index
+            scriptPath = commandLine[index]
+            actions.append(.script(path: commandLine[index], arguments: Array(commandLine[(index + 1)...])))
+        }
+        if interactive {
+            actions.append(.repl)
+        } else if scriptPath == nil && !sawCode {
+            actions.append(isatty(0) != 0 ? .repl : .script(path: "-", arguments: []))
+        }
+    }
+
+    static func run(commandLine: [String]) async -> Int32 {
+        let parsed: ScriptCommandLine
+        do {
+            parsed = try ScriptCommandLine(commandLine)
+        } catch Problem.usage(let message) {
+            FileHandle.standardError.write(Data("ccm-lua: \(message)\nusage: ccm-lua [options] [script [args...]] (see ccm-lua --help)\n".utf8))
+            return 1
+        } catch {
+            return 1
+        }
+        var settings = HostSettings.fromEnvironment(verbosity: parsed.verbosity)
+        if let path = parsed.scriptPath, path != "-" {
+            settings.scriptFolder = (path as NSString).deletingLastPathComponent.isEmpty
+                ? "." : (path as NSString).deletingLastPathComponent
+        }
+        LuaHost.handleSignals()
+        let invocation = LuaHost.Invocation(actions: parsed.actions, commandLine: commandLine,
+                                            scriptIndex: parsed.scriptIndex)
+        return await LuaHost.run(invocation, settings: settings).status
+    }
+}

@@ -1,2 +1,0 @@
-import Bindings
-print("ccm-lua")

@@ -1,0 +1,75 @@
+import Foundation
+
+/// Runs the built `ccm-lua` binary as a user would and collects what they would see.
+enum CLI {
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    /// Next to the test bundle (.build/debug), or CCM_LUA_BINARY.
+    static let binary: String = {
+        if let path = ProcessInfo.processInfo.environment["CCM_LUA_BINARY"] { return path }
+        var candidates: [URL] = []
+        let runner = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        var folder = runner.deletingLastPathComponent()
+        for _ in 0..<4 {
+            candidates.append(folder.appendingPathComponent("ccm-lua"))
+            folder = folder.deletingLastPathComponent()
+        }
+        let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        candidates.append(packageRoot.appendingPathComponent(".build/debug/ccm-lua"))
+        for candidate in candidates where FileManager.default.isExecutableFile(atPath: candidate.path) {
+            return candidate.path
+        }
+        fatalError("ccm-lua binary not found (run `swift build` first, or set CCM_LUA_BINARY)")
+    }()
+
+    /// Starts the binary with stdout on a pipe (read it as it comes) and stderr in a file.
+    static func start(_ arguments: [String], stdin: String? = nil, environment: [String: String] = [:],
+                      directory: String? = nil) throws -> (process: Process, stdout: Pipe, stderr: URL) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env["CCM_LUA_LOG_LEVEL"] = nil
+        env["CCM_LUA_PATH"] = nil
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        let errorFile = FileManager.default.temporaryDirectory.appendingPathComponent("ccm-cli-\(UUID().uuidString).err")
+        FileManager.default.createFile(atPath: errorFile.path, contents: nil)
+        let out = Pipe(), input = Pipe()
+        process.standardOutput = out
+        process.standardError = try FileHandle(forWritingTo: errorFile)
+        process.standardInput = input
+        try process.run()
+        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+        try input.fileHandleForWriting.close()
+        return (process, out, errorFile)
+    }
+
+    static func run(_ arguments: [String], stdin: String? = nil, environment: [String: String] = [:],
+                    directory: String? = nil) throws -> Result {
+        let (process, out, errorFile) = try start(arguments, stdin: stdin, environment: environment, directory: directory)
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        defer { try? FileManager.default.removeItem(at: errorFile) }
+        return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                      stderr: (try? String(contentsOf: errorFile, encoding: .utf8)) ?? "")
+    }
+
+    /// A scratch folder with the given files (path -> content).
+    static func folder(_ files: [String: String]) throws -> String {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("ccm-cli-\(UUID().uuidString)")
+        for (path, content) in files {
+            let url = root.appendingPathComponent(path)
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try content.write(to: url, atomically: true, encoding: .utf8)
+        }
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        return root.path
+    }
+}
+

@@ -34,6 +34,7 @@ final class Session {
         Concurrency.install(in: vm)
         HostModule.install(in: vm, session: self)
         vm.preload(Exec.module)
+        vm.preload(ClusterModule.module)
         RequirePath.install(in: vm, settings: settings)
         setArgTable()
         if let problem = vm.runBuiltin("ccm._boot") { return problem }

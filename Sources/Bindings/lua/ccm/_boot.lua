@@ -46,6 +46,7 @@ local lazy = {
   log = "ccm.log",
   exec = "ccm.exec",
   wait_until = "ccm.wait",
+  cluster = "ccm.cluster",
 }
 setmetatable(_G, {
   __index = function(globals, name)

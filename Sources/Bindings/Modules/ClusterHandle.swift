@@ -1,0 +1,294 @@
+import Core
+import Foundation
+
+/// A Core `Cluster` as Lua holds it (`c._handle` in cluster.lua). Methods take node names; every
+/// engine call suspends the calling coroutine, so `parallel` branches really overlap.
+final class ClusterHandle: LuaObject {
+    static let luaTypeName = "ccm.ClusterHandle"
+    let cluster: Cluster
+    let engine: Engine
+    let verbose: Bool
+    /// The "remove at exit" entry; dropped once the script removes the cluster itself.
+    var cleanup: CleanupRegistry.Handle?
+
+    init(_ cluster: Cluster, engine: Engine, verbose: Bool) {
+        self.cluster = cluster; self.engine = engine; self.verbose = verbose
+    }
+
+    var luaDescription: String { cluster.name }
+
+    static func declareMembers(_ m: inout LuaMembers<ClusterHandle>) {
+        m.method("info") { h, ctx in
+            let cluster = h.cluster, engine = h.engine
+            return ctx.suspend({ await cluster.snapshot }) { ctx, record in
+                ctx.push(.table([
+                    "name": .string(record.name), "profile": .string(record.profile), "image": .string(record.image),
+                    "runtime": .string(engine.rawValue), "network": .string(record.network), "keep": .boolean(record.keep),
+                    "nodes": .array(record.nodes.map { node in
+                        var fields: [String: LuaValue] = ["name": .string(node.name), "index": .integer(node.index),
+                                                          "container": .string(node.container)]
+                        if let dc = node.dc { fields["dc"] = .string(dc) }
+                        return .table(fields)
+                    }),
+                ]))
+                return 1
+            }
+        }
+
+        m.method("start", start)
+
+        m.method("stop") { h, ctx in
+            let names = try nodeList(ctx, 2)
+            let options = try ctx.options(3)
+            let gently = try options?.boolean("gently") ?? true
+            let timeout = try options?.number("timeout") ?? 30
+            let cluster = h.cluster
+            return ctx.suspend { try await cluster.stop(nodes: names, gently: gently, timeout: timeout) }
+        }
+
+        m.method("remove") { h, ctx in
+            if let entry = h.cleanup { ctx.cleanup.remove(entry); h.cleanup = nil }
+            let cluster = h.cluster
+            return ctx.suspend { try await cluster.remove() }
+        }
+
+        m.method("status") { h, ctx in
+            let cluster = h.cluster
+            return ctx.suspend({ try await cluster.status() }) { ctx, statuses in
+                ctx.push(.array(statuses.map { s in
+                    var fields: [String: LuaValue] = ["name": .string(s.name), "state": .string(s.state?.rawValue ?? "removed"),
+                                                      "image": .string(s.image)]
+                    if let ip = s.ip { fields["ip"] = .string(ip) }
+                    return .table(fields)
+                }))
+                return 1
+            }
+        }
+
+        m.method("add_node") { h, ctx in
+            try ctx.checkTable(2)
+            let spec = try ClusterModule.nodeSpec(try LuaData.read(at: 2, on: ctx.state, path: "node"))
+            let cluster = h.cluster
+            return ctx.suspend { try await cluster.addNode(spec) }
+        }
+
+        m.method("update_node") { h, ctx in
+            let name = try ctx.string(2)
+            try ctx.checkTable(3)
+            let plan = try PlanReader(node: name, plan: try LuaData.read(at: 3, on: ctx.state, path: "plan")).read()
+            let config = try LuaData.read(at: 4, on: ctx.state, path: "config")
+            let cluster = h.cluster
+            return ctx.suspend { try await cluster.update(node: name, plan: plan, config: config) }
+        }
+
+        m.method("config") { h, ctx in
+            let name = try ctx.string(2)
+            let cluster = h.cluster
+            return ctx.suspend({ try await cluster.node(name).config }) { ctx, config in
+                LuaData.push(config, on: ctx.state)
+                return 1
+            }
+        }
+
+        m.method("state") { h, ctx in
+            let name = try ctx.string(2)
+            let cluster = h.cluster
+            return ctx.suspend({ try await cluster.state(of: name) }) { ctx, state in
+                // API.md: created | running | paused | exited
+                switch state {
+                case .created, .running, .paused: ctx.push(state.rawValue)
+                case .restarting: ctx.push("running")
+                default: ctx.push("exited")
+                }
+                return 1
+            }
+        }
+
+        m.method("ip") { h, ctx in
+            let name = try ctx.string(2)
+            let cluster = h.cluster
+            return ctx.suspend({ try await cluster.ip(of: name) }) { ctx, ip in
+                if let ip { ctx.push(ip) } else { ctx.pushNil() }
+                return 1
+            }
+        }
+
+        m.method("kill") { h, ctx in
+            let name = try ctx.string(2)
+            let signal = try ctx.optionalString(3) ?? "KILL"
+            let cluster = h.cluster
+            return ctx.suspend { try await cluster.kill(node: name, signal: signal) }
+        }
+
+        m.method("pause") { h, ctx in
+            let name = try ctx.string(2)
+            let cluster = h.cluster
+            return ctx.suspend { try await cluster.pause(node: name) }
+        }
+
+        m.method("resume") { h, ctx in
+            let name = try ctx.string(2)
+            let cluster = h.cluster
+            return ctx.suspend { try await cluster.resume(node: name) }
+        }
+
+        m.method("exec") { h, ctx in
+            let name = try ctx.string(2)
+            var request = ExecRequest(argv: try ctx.stringList(3))
+            if request.argv.isEmpty { throw LuaArgumentError(3, detail: "the command is empty") }
+            if let options = try ctx.options(4) {
+                request.env = try options.stringMap("env") ?? [:]
+                request.user = try options.string("user")
+                request.workdir = try options.string("workdir")
+                request.stdin = try options.bytes("stdin")
+                request.timeout = try options.number("timeout")
+            }
+            let cluster = h.cluster, command = request
+            return ctx.suspend({ try await cluster.exec(node: name, command) }) { ctx, result in
+                ctx.push(.table(["code": .integer(Int(result.code)), "stdout": .string(result.stdout),
+                                 "stderr": .string(result.stderr), "duration": .number(result.duration)]))
+                return 1
+            }
+        }
+
+        m.method("mark") { h, ctx in
+            let name = try ctx.string(2)
+            let cluster = h.cluster
+            return ctx.suspend({ try await cluster.log(of: name).mark() }) { ctx, offset in
+                ctx.push(Int(offset))
+                return 1
+            }
+        }
+
+        m.method("wait_log") { h, ctx in
+            let name = try ctx.string(2)
+            let options = try ctx.options(4)
+            let pattern = try LogPattern(try ctx.string(3), plain: try options?.boolean("plain") ?? false)
+            let from = Int64(try options?.integer("from") ?? 0)
+            let timeout = try options?.number("timeout") ?? 60
+            let count = try options?.integer("count") ?? 1
+            guard count >= 1 else { throw LuaArgumentError(4, detail: "field 'count': must be at least 1") }
+            let cluster = h.cluster
+            return ctx.suspend({
+                try await cluster.log(of: name).wait(for: pattern, from: from, count: count, timeout: timeout, nodeName: name)
+            }) { ctx, lines in
+                ctx.push(.array(lines.map { .string($0) }))
+                return 1
+            }
+        }
+
+        m.method("grep_log") { h, ctx in
+            let name = try ctx.string(2)
+            let options = try ctx.options(4)
+            let pattern = try LogPattern(try ctx.string(3), plain: try options?.boolean("plain") ?? false)
+            let from = Int64(try options?.integer("from") ?? 0)
+            let cluster = h.cluster
+            return ctx.suspend({ try await cluster.log(of: name).grep(pattern, from: from) }) { ctx, lines in
+                ctx.push(.array(lines.map { .string($0) }))
+                return 1
+            }
+        }
+
+        m.method("logs") { h, ctx in
+            let name = try ctx.string(2)
+            let tail = try ctx.optionalInteger(3) ?? 100
+            let cluster = h.cluster
+            return ctx.suspend({ try await cluster.log(of: name).tail(tail) }) { ctx, lines in
+                ctx.push(lines.joined(separator: "\n") + (lines.isEmpty ? "" : "\n"))
+                return 1
+            }
+        }
+
+        m.method("put_file") { h, ctx in
+            let name = try ctx.string(2)
+            let path = try ctx.string(3)
+            let content = try ctx.bytes(4)
+            let cluster = h.cluster
+            return ctx.suspend { try await cluster.putFile(node: name, path: path, content: content) }
+        }
+
+        m.method("get_file") { h, ctx in
+            let name = try ctx.string(2)
+            let path = try ctx.string(3)
+            let cluster = h.cluster
+            return ctx.suspend({ try await cluster.getFile(node: name, path: path) }) { ctx, bytes in
+                ctx.push(bytes: bytes)
+                return 1
+            }
+        }
+
+        m.method("add_service") { h, ctx in
+            try ctx.checkTable(2)
+            let spec = try serviceSpec(try LuaData.read(at: 2, on: ctx.state, path: "service"))
+            let cluster = h.cluster
+            return ctx.suspend({ try await cluster.addService(spec) }) { ctx, container in
+                ctx.push(container)
+                return 1
+            }
+        }
+
+        m.method("run_once") { h, ctx in
+            try ctx.checkTable(2)
+            let value = try LuaData.read(at: 2, on: ctx.state, path: "run_once")
+            let spec = try serviceSpec(.map([("name", .string("once"))] + (value.mapEntries ?? [])))
+            let timeout: Double
+            switch value["timeout"] { case .int(let i)?: timeout = Double(i); case .double(let d)?: timeout = d; default: timeout = 300 }
+            let cluster = h.cluster
+            return ctx.suspend({
+                try await cluster.runOnce(image: spec.image, command: spec.command, entrypoint: spec.entrypoint, env: spec.env,
+                                          timeout: timeout)
+            }) { ctx, result in
+                ctx.push(.table(["code": .integer(Int(result.code)), "output": .string(result.output),
+                                 "duration": .number(result.duration)]))
+                return 1
+            }
+        }
+    }
+
+    /// start(names | nil, {wait =, timeout =}), with progress output while waiting.
+    private static func start(_ h: ClusterHandle, _ ctx: LuaCallContext) throws -> LuaReturn {
+        let names = try nodeList(ctx, 2)
+        let options = try ctx.options(3)
+        let wait: Bool = try options?.boolean("wait") ?? true
+        let timeout: Double = try options?.number("timeout") ?? 120
+        let cluster = h.cluster
+        let printer: StartProgressPrinter? = h.verbose && wait ? StartProgressPrinter(cluster: cluster.name) : nil
+        let work: @Sendable () async throws -> Void = {
+            defer { printer?.finish() }
+            try await cluster.start(nodes: names, wait: wait, timeout: timeout, progress: { progress in printer?.update(progress) })
+        }
+        return ctx.suspend(work)
+    }
+
+    /// Argument `index`: nil (every node) or a list of node names.
+    private static func nodeList(_ ctx: LuaCallContext, _ index: Int32) throws -> [String]? {
+        ctx.isNoneOrNil(index) ? nil : try ctx.stringList(index)
+    }
+
+    /// `{name =, image =, env =, command =, entrypoint =, volumes =, ports =}`; `command` may be a
+    /// string (run with `sh -c`).
+    private static func serviceSpec(_ value: ConfigValue) throws -> ServiceSpec {
+        guard case .string(let name)? = value["name"], case .string(let image)? = value["image"] else {
+            throw LuaError(kind: "usage", "a service needs a name and an image")
+        }
+        var plan = value
+        if case .string(let shell)? = value["command"] {
+            plan = .map((value.mapEntries ?? []).filter { $0.key != "command" } + [("command", .list([.string("sh"), .string("-c"), .string(shell)]))])
+        }
+        let read = try PlanReader(node: name, plan: plan).read()
+        var spec = ServiceSpec(name: name, image: image)
+        spec.env = read.env
+        spec.command = read.command
+        spec.entrypoint = read.entrypoint
+        spec.volumes = read.volumes
+        spec.ports = read.ports
+        return spec
+    }
+}
+
+extension ConfigValue {
+    var mapEntries: [(key: String, value: ConfigValue)]? {
+        if case .map(let entries) = self { return entries }
+        return nil
+    }
+}

@@ -1,0 +1,143 @@
+import Core
+import Foundation
+import Synchronization
+
+/// `ccm.core`: the Swift half of the `cluster` global. `lua/ccm/cluster.lua` turns specs into
+/// plans with the profile and calls these; each call translates arguments and hands the work to
+/// Core's `Cluster`. Nothing here decides how containers are run.
+enum ClusterModule {
+    static var module: LuaModule {
+        var module = LuaModule("ccm.core")
+        module.function("create", create)
+        module.function("attach", attach)
+        module.function("list", list)
+        module.function("merge_config", mergeConfig)
+        return module
+    }
+
+    /// create{name=, profile=, image=, runtime=, start_order=, keep=, nodes={{name=, index=, dc=, config=, plan=}}}
+    static func create(_ ctx: LuaCallContext) throws -> LuaReturn {
+        try ctx.checkTable(1)
+        let spec = try LuaData.read(at: 1, on: ctx.state, path: "spec")
+        guard case .string(let name)? = spec["name"], case .string(let profile)? = spec["profile"],
+              case .string(let image)? = spec["image"], case .list(let nodeValues)? = spec["nodes"] else {
+            throw LuaArgumentError(1, detail: "a cluster spec from ccm.cluster (name, profile, image, nodes)")
+        }
+        let keep = spec["keep"] == .bool(true)
+        guard case .string(let orderName)? = spec["start_order"], let order = StartOrder(rawValue: orderName) else {
+            throw LuaError(kind: "config", "profile \(profile): start_order must be \"parallel\", \"sequential\" or \"one-by-one\"")
+        }
+        let nodes = try nodeValues.map(nodeSpec)
+        let requested = try engineName(spec["runtime"])
+        let clusterSpec = ClusterSpec(name: name, profile: profile, image: image, startOrder: order, keep: keep, nodes: nodes)
+        let store = StateStore.fromEnvironment()
+        return ctx.suspend({
+            let runtime = try await Engines.shared.runtime(requested)
+            return try await Cluster.create(clusterSpec, runtime: runtime, store: store)
+        }, then: { ctx, cluster in
+            let handle = ClusterHandle(cluster, engine: cluster.runtime.engine, verbose: ctx.vm.log.isEnabled(.info))
+            if !keep {
+                handle.cleanup = ctx.cleanup.add("remove cluster \(name)") { try? await cluster.remove() }
+            }
+            ctx.push(handle)
+            return 1
+        })
+    }
+
+    static func nodeSpec(_ value: ConfigValue) throws -> NodeSpec {
+        guard case .string(let name)? = value["name"], case .int(let index)? = value["index"] else {
+            throw LuaError(kind: "config", "a node in the cluster spec has no name or index")
+        }
+        var dc: String?
+        if case .string(let d)? = value["dc"] { dc = d }
+        let plan = try PlanReader(node: name, plan: value["plan"] ?? .null).read()
+        return NodeSpec(name: name, index: Int(index), dc: dc, plan: plan, config: value["config"] ?? .map([]))
+    }
+
+    static func engineName(_ value: ConfigValue?) throws -> Engine? {
+        guard let value, value != .null else { return nil }
+        guard case .string(let text) = value, let engine = EngineDiscovery.engine(named: text) else {
+            throw LuaError(kind: "usage", "spec.runtime must be \"docker\" or \"podman\"")
+        }
+        return engine
+    }
+
+    /// attach(name) -> handle, or nil and an error value (no such cluster).
+    static func attach(_ ctx: LuaCallContext) throws -> LuaReturn {
+        let name = try ctx.string(1)
+        let store = StateStore.fromEnvironment()
+        return ctx.suspend({ () -> Result<Cluster, ClusterError> in
+            do {
+                return .success(try await Cluster.attach(name, store: store) { engine in try Engines.shared.cached(engine) })
+            } catch let error as ClusterError where error.kind == .notFound {
+                return .failure(error)
+            }
+        }, then: { ctx, result in
+            switch result {
+            case .success(let cluster):
+                ctx.push(ClusterHandle(cluster, engine: cluster.runtime.engine, verbose: ctx.vm.log.isEnabled(.info)))
+                return 1
+            case .failure(let error):
+                ctx.pushNil()
+                ctx.vm.errors.push(error, on: ctx.state, where: .caller)
+                return 2
+            }
+        })
+    }
+
+    static func list(_ ctx: LuaCallContext) throws -> LuaReturn {
+        ctx.push(.array(StateStore.fromEnvironment().list().map { .string($0) }))
+        return 1
+    }
+
+    /// merge_config(base, overlay) -> a new table: nested tables merge, json.null removes.
+    static func mergeConfig(_ ctx: LuaCallContext) throws -> LuaReturn {
+        try ctx.checkTable(1)
+        try ctx.checkTable(2)
+        let base = try LuaData.read(at: 1, on: ctx.state, path: "config")
+        let overlay = try LuaData.read(at: 2, on: ctx.state, path: "config")
+        LuaData.push(base.merging(overlay), on: ctx.state)
+        return 1
+    }
+}
+
+/// The engines this process uses, discovered once: discovery asks the engine for its version.
+final class Engines: Sendable {
+    static let shared = Engines()
+    private let known = Mutex<[Engine: any ContainerRuntime]>([:])
+    private let defaultEngine = Mutex<Engine?>(nil)
+
+    /// The runtime for `engine`, or the default one (CCM_LUA_RUNTIME, CCM_CONTAINER_RUNTIME, then
+    /// the first engine that answers).
+    func runtime(_ engine: Engine?) async throws -> any ContainerRuntime {
+        if let engine, let runtime = known.withLock({ $0[engine] }) { return runtime }
+        if engine == nil, let chosen = defaultEngine.withLock({ $0 }), let runtime = known.withLock({ $0[chosen] }) { return runtime }
+        var environment = ProcessInfo.processInfo.environment
+        if let engine { environment[EngineDiscovery.runtimeVariable] = engine.rawValue }
+        let runtime = try await EngineDiscovery(environment: environment).discover()
+        known.withLock { $0[runtime.engine] = runtime }
+        if engine == nil { defaultEngine.withLock { $0 = runtime.engine } }
+        return runtime
+    }
+
+    /// For attaching: the engine a cluster was created with, without probing again.
+    func cached(_ engine: Engine) throws -> any ContainerRuntime {
+        if let runtime = known.withLock({ $0[engine] }) { return runtime }
+        let runtime = CLIContainerRuntime(engine: engine)
+        known.withLock { $0[engine] = runtime }
+        return runtime
+    }
+}
+
+extension ClusterError: LuaErrorConvertible {
+    public var luaError: LuaError {
+        let kind: String
+        switch self.kind {
+        case .usage, .notFound: kind = "usage"
+        case .config: kind = "config"
+        case .timeout: kind = "timeout"
+        case .state: kind = "runtime"
+        }
+        return LuaError(kind: kind, description, node: node)
+    }
+}

@@ -102,8 +102,16 @@ enum ClusterModule {
 }
 
 /// The engines this process uses, discovered once: discovery asks the engine for its version.
-final class Engines: Sendable {
-    static let shared = Engines()
+public final class Engines: Sendable {
+    public static let shared = Engines()
+
+    /// Uses `runtime` for its engine (and as the default) instead of discovering one: for tests
+    /// with `CoreTesting.FakeContainerRuntime`, and for programs that embed the host.
+    public func use(_ runtime: any ContainerRuntime) {
+        known.withLock { $0[runtime.engine] = runtime }
+        defaultEngine.withLock { $0 = runtime.engine }
+    }
+
     private let known = Mutex<[Engine: any ContainerRuntime]>([:])
     private let defaultEngine = Mutex<Engine?>(nil)
 

@@ -78,6 +78,10 @@ extension CLIContainerRuntime {
         let argv = commandLine(arguments.logs(container, since: since, follow: follow))
         let events = ProcessRunner.stream(argv, environment: environment)
         let engine = self.engine
+        // The engines disagree on `--since`: Docker repeats the line at exactly that time, Podman
+        // does not. ccm-lua's contract is Podman's (strictly after), so a reader that resumes from
+        // the last timestamp it saw reads nothing twice.
+        let after = since.map(CLIOutput.sortableTimestamp)
         let (stream, continuation) = AsyncThrowingStream.makeStream(of: LogLine.self, throwing: (any Error).self)
         let task = Task {
             // The container's own stdout and stderr arrive on the client's stdout and stderr, every
@@ -88,6 +92,7 @@ extension CLIContainerRuntime {
                     switch event {
                     case .line(let source, let text):
                         if let line = CLIOutput.logLine(text[...]) {
+                            if let after, CLIOutput.sortableTimestamp(line.timestamp) <= after { continue }
                             continuation.yield(line)
                         } else if source == .stderr {
                             engineMessages.append(text)

@@ -106,12 +106,10 @@ public struct CLIContainerRuntime: ContainerRuntime {
     }
 
     public func inspectImage(_ reference: String) async throws -> ImageInfo {
-        guard let found = try await findImage(reference) else {
-            let argv = commandLine(arguments.inspectImage(reference))
-            throw EngineErrorClassifier.classify(engine: engine, command: argv, exitCode: 1,
-                                                 stderr: "Error: No such image: \(reference)", subject: .image(reference))
+        switch try await lookUpImage(reference) {
+        case .found(_, let info): return info
+        case .missing(let error): throw error
         }
-        return found.info
     }
 
     public func pullImage(_ reference: String) async throws {
@@ -124,19 +122,32 @@ public struct CLIContainerRuntime: ContainerRuntime {
         imageNames.forget(request.tag)
     }
 
+    enum ImageLookup {
+        case found(name: String, info: ImageInfo)
+        /// The engine's own "not found" for the last spelling tried.
+        case missing(RuntimeError)
+    }
+
     /// Looks the image up under each spelling the engine may know it by (see
     /// `ImageReference.localCandidates`) and remembers which one answered.
-    func findImage(_ reference: String) async throws -> (name: String, info: ImageInfo)? {
+    func lookUpImage(_ reference: String) async throws -> ImageLookup {
         let candidates = imageNames.known(reference).map { [$0] } ?? ImageReference.localCandidates(reference, engine: engine)
+        var notFound: RuntimeError?
         for candidate in candidates {
             let output = try await run(arguments.inspectImage(candidate), subject: .image(candidate), allowFailure: true)
             if output.code == 0 {
                 imageNames.remember(reference, as: candidate)
-                return (candidate, try CLIOutput.image(output.stdout))
+                return .found(name: candidate, info: try CLIOutput.image(output.stdout))
             }
-            let error = classify(output, argv: commandLine(arguments.inspectImage(candidate)), subject: .image(candidate))
+            let error = classify(output, argv: commandLine(arguments.inspectImage(candidate)), subject: .image(reference))
             guard error.kind == .imageNotFound else { throw error }
+            notFound = error
         }
+        return .missing(notFound!)
+    }
+
+    func findImage(_ reference: String) async throws -> (name: String, info: ImageInfo)? {
+        if case .found(let name, let info) = try await lookUpImage(reference) { return (name, info) }
         return nil
     }
 

@@ -122,6 +122,23 @@ public enum CLIOutput {
         return LogLine(timestamp: String(stamp), text: String(line[line.index(after: space)...]))
     }
 
+    /// A timestamp that sorts as text: the fraction of a second padded to 9 digits. The engines
+    /// print RFC 3339 with trailing zeros of the fraction dropped (`.4598834Z`), so two of their
+    /// timestamps do not compare as strings.
+    public static func sortableTimestamp(_ timestamp: String) -> String {
+        guard timestamp.count >= 19 else { return timestamp }
+        let head = timestamp.prefix(19)                       // 2026-11-21T20:16:04
+        var rest = timestamp.dropFirst(19)
+        var fraction = ""
+        if rest.first == "." {
+            rest = rest.dropFirst()
+            fraction = String(rest.prefix { $0.isNumber })
+            rest = rest.dropFirst(fraction.count)
+        }
+        fraction = String((fraction + "000000000").prefix(9))
+        return head + "." + fraction + rest
+    }
+
     /// `2026-11-21T20:16:04.459883408Z` or with a `+00:00` offset.
     static func isTimestamp(_ text: Substring) -> Bool {
         let bytes = Array(text.utf8)

@@ -56,7 +56,9 @@ public protocol ContainerRuntime: Sendable {
     func exec(_ container: ContainerRef, _ request: ExecRequest) async throws -> ExecResult
     func copyIn(_ container: ContainerRef, content: [UInt8], to path: String) async throws
     func copyOut(_ container: ContainerRef, from path: String) async throws -> [UInt8]
-    /// The container's output as lines, each with the engine's timestamp. With `follow`, the stream
+    /// The container's output (stdout and stderr) as lines, each with the engine's timestamp;
+    /// with `since`, only lines strictly after that timestamp (pass the last one seen to resume
+    /// without reading a line twice). With `follow`, the stream
     /// keeps going until the container stops or the consumer stops iterating (the engine process is
     /// then ended; nothing is left running).
     func logs(_ container: ContainerRef, since: String?, follow: Bool) -> AsyncThrowingStream<LogLine, any Error>

@@ -377,7 +377,7 @@ public final class FakeContainerRuntime: ContainerRuntime, Sendable {
                 continuation.finish(throwing: error(.containerNotFound, "Container \(container) does not exist."))
                 return nil
             }
-            for line in state.containers[name]!.logs where since.map({ line.timestamp >= $0 }) ?? true {
+            for line in state.containers[name]!.logs where since.map({ line.timestamp > $0 }) ?? true {
                 continuation.yield(line)
             }
             guard follow, [.running, .paused].contains(state.containers[name]!.state) else {

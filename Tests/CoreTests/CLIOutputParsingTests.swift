@@ -105,6 +105,12 @@ import Core
         #expect(CLIOutput.logLine("2026-11-21T20:16:04.459883408+00:00 offset")?.text == "offset")
     }
 
+    @Test func timestampsCompareAcrossFractionLengths() {
+        #expect(CLIOutput.sortableTimestamp("2026-11-21T20:16:04.4598834Z") == "2026-11-21T20:16:04.459883400Z")
+        #expect(CLIOutput.sortableTimestamp("2026-11-21T20:16:04Z") == "2026-11-21T20:16:04.000000000Z")
+        #expect(CLIOutput.sortableTimestamp("2026-11-21T20:16:04.45Z") < CLIOutput.sortableTimestamp("2026-11-21T20:16:04.459Z"))
+    }
+
     @Test func dockerLabelStringWithCommasInValues() throws {
         let line = #"{"ID":"abc","Names":"n1","State":"running","Labels":"a=1,list=x,y,z,b=2"}"#
         let list = try CLIOutput.containerList(Array(line.utf8))

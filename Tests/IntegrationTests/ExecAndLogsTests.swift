@@ -83,10 +83,14 @@ extension EngineTests {
             }
             #expect(noFollower, "a `\(engine.rawValue) logs --follow` process was left behind")
 
-            // Resuming from the last timestamp sees that line again at most, and nothing older.
+            // Resuming from a timestamp gives only the lines after it, on both engines.
             var resumed: [String] = []
-            for try await line in runtime.logs(name, since: seen.last!.timestamp, follow: false) { resumed.append(line.text) }
+            for try await line in runtime.logs(name, since: seen.first!.timestamp, follow: false) { resumed.append(line.text) }
             #expect(!resumed.contains("first"))
+            #expect(resumed.contains("after-follow-began"))
+            var nothingNew: [String] = []
+            for try await line in runtime.logs(name, since: seen.last!.timestamp, follow: false) { nothingNew.append(line.text) }
+            #expect(nothingNew.isEmpty)
 
             // A follower ends by itself when the container stops.
             let follower = Task {

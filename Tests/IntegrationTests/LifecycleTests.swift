@@ -115,3 +115,50 @@ extension EngineTests {
         }
     }
 }
+
+extension EngineTests {
+    /// Builds a small image from the base image, finds it under the name it was given (Podman
+    /// stores it as `localhost/...`), runs it, and removes it again.
+    @Test(arguments: Engine.allCases)
+    func buildAndInspectImage(engine: Engine) async throws {
+        let runtime = try await Integration.runtime(engine)
+        let tag = "ccm-lua-test/built-\(Labels.runID):1"
+        let context = FileManager.default.temporaryDirectory.path + "/ccmt-build-\(Labels.runID)-\(engine.rawValue)"
+        try FileManager.default.createDirectory(atPath: context, withIntermediateDirectories: true)
+        defer {
+            try? FileManager.default.removeItem(atPath: context)
+            _ = try? runCommand([engine.rawValue, "rmi", "-f", tag])
+        }
+        try """
+            ARG BASE
+            FROM ${BASE}
+            LABEL ccm-lua.run=\(Labels.runID)
+            RUN echo built > /built.txt
+            """.write(toFile: context + "/Containerfile", atomically: true, encoding: .utf8)
+        try await runtime.buildImage(ImageBuild(contextDirectory: context, dockerfile: context + "/Containerfile", tag: tag,
+                                                buildArgs: ["BASE": (engine == .podman ? "localhost/" : "") + Integration.baseImage]))
+        #expect(try await runtime.imageExists(tag))
+        #expect(try await runtime.imageExists("localhost/" + tag), "both spellings work on both engines")
+        let info = try await runtime.inspectImage(tag)
+        #expect(info.id.hasPrefix("sha256:"))
+        #expect(info.tags.contains { $0.hasSuffix(tag) })
+
+        try await Integration.withScope(runtime, "build") { scope in
+            let name = try await scope.run("n1", image: tag)
+            #expect(try await runtime.exec(name, ExecRequest(argv: ["cat", "/built.txt"])).stdout == "built\n")
+            #expect(try await runtime.inspect(name).imageID == info.id)
+        }
+    }
+}
+
+/// Runs a command synchronously for test clean-up (`defer` cannot await).
+func runCommand(_ argv: [String]) throws -> Int32 {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = argv
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    process.waitUntilExit()
+    return process.terminationStatus
+}

@@ -84,7 +84,7 @@ import Core
             try await cluster.stop(nodes: [leader], gently: false)
             #expect(try await cluster.state(of: leader) == .exited)
             var lastSeen = ""
-            let elected = try await eventually(20) {
+            let elected = try await eventually(30) {
                 let (now, output) = try await Self.leaderAndOutput(cluster, asking: survivor)
                 lastSeen = output
                 return now != nil && now != leader

@@ -41,7 +41,8 @@ extension RuntimeError: LuaErrorConvertible {
         default: luaKind = "runtime"
         }
         let err = stderr.trimmingCharacters(in: .whitespacesAndNewlines)
-        return LuaError(kind: luaKind, summary + (hint.map { " (hint: \($0))" } ?? ""),
+        let advice = hint.flatMap { summary.contains($0) ? nil : " (hint: \($0))" } ?? ""
+        return LuaError(kind: luaKind, summary + advice,
                         cmd: command.isEmpty ? nil : command.map(shellQuoted).joined(separator: " "),
                         code: exitCode.map(Int.init), stderr: err.isEmpty ? nil : stderr)
     }
@@ -85,9 +86,10 @@ final class ErrorValues {
         metatable = luaL_ref(L, LuaStack.registry)
     }
 
-    /// "file.lua:12: " for the Lua function `level` frames up (1 = the caller of a binding).
+    /// "file.lua:12: " for the Lua function `level` frames up (1 = the caller of a binding), or
+    /// further up when that one is part of the built-in library: errors point at the user's code.
     static func position(on L: LuaState, level: Int32 = 1) -> String {
-        luaL_where(L, level)
+        ccm_where_user(L, level)
         defer { ccm_pop(L, 1) }
         return LuaStack.string(at: -1, on: L) ?? ""
     }

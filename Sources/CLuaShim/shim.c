@@ -279,3 +279,21 @@ int ccm_error_tostring(lua_State *L) {
   lua_pushfstring(L, "%s%s", where != NULL ? where : "", message != NULL ? message : "(no message)");
   return 1;
 }
+
+/* ---- Error positions ---------------------------------------------------------------------------- */
+
+/* Pushes "chunk:line: " of the first Lua function at `level` or above that is not part of the
+ * built-in library (chunks named "@builtin/..."), so an error raised inside cluster.lua or a
+ * profile points at the script line that called it; pushes "" when there is none.
+ * [-0, +1, m]: lua_getstack and lua_getinfo do not raise. */
+void ccm_where_user(lua_State *L, int level) {
+  lua_Debug ar;
+  for (; lua_getstack(L, level, &ar); level++) {
+    lua_getinfo(L, "Sl", &ar);
+    if (ar.currentline > 0 && strncmp(ar.source, "@builtin/", 9) != 0) {
+      lua_pushfstring(L, "%s:%d: ", ar.short_src, ar.currentline);
+      return;
+    }
+  }
+  lua_pushliteral(L, "");
+}

@@ -246,15 +246,23 @@ public actor Cluster {
         }
     }
 
-    /// Images must be present before anything is created; a missing one is pulled once.
+    /// Images must be present before anything is created; a missing one is pulled once, unless
+    /// `CCM_LUA_PULL=never` (tests and offline machines: no registry is ever contacted).
     static func ensureImages(_ images: Set<String>, runtime: any ContainerRuntime) async throws {
+        let engine = runtime.engine.rawValue
         for image in images.sorted() where try await !runtime.imageExists(image) {
+            let advice = "build or load it first (`\(engine) images` lists what is here), or check the name and tag"
+            guard PullPolicy.fromEnvironment() == .missing else {
+                throw RuntimeError(.imageNotFound, engine: runtime.engine,
+                                   summary: "image '\(image)' is not on this machine (pulling is off: CCM_LUA_PULL=never)",
+                                   hint: advice)
+            }
             do {
                 try await runtime.pullImage(image)
             } catch var error as RuntimeError {
                 error.kind = .imageNotFound
                 error.summary = "image '\(image)' is not on this machine and could not be pulled"
-                error.hint = error.hint ?? "build or load it first (`\(runtime.engine.rawValue) images` lists what is here), or check the name and tag"
+                error.hint = advice
                 throw error
             }
         }

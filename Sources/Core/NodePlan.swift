@@ -1,3 +1,5 @@
+import Foundation
+
 /// What a profile decided one node is: its image, command, environment, files and how to tell it is
 /// ready. Profiles are Lua modules; Bindings turns what they return into a `NodePlan`, and Core
 /// carries it out. Kept in `cluster.json`, so a later process can restart the node the same way.
@@ -65,4 +67,14 @@ public enum StartOrder: String, Sendable, Codable {
     case sequential
     /// Start one, wait until it is ready, then the next: databases that bootstrap one node at a time.
     case oneByOne = "one-by-one"
+}
+
+/// Whether a missing image may be pulled from a registry: `CCM_LUA_PULL` = `missing` (default) or
+/// `never`.
+public enum PullPolicy: String, Sendable {
+    case missing, never
+
+    public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) -> PullPolicy {
+        env["CCM_LUA_PULL"].flatMap { PullPolicy(rawValue: $0.lowercased()) } ?? .missing
+    }
 }

@@ -11,6 +11,10 @@ enum Integration {
     static let baseImage = "ccm-lua-test/base:bookworm"
     static let etcdImage = "ccm-lua-test/etcd:3.4"
 
+    /// Tests use local images only: a missing image must never send a pull to a registry (this
+    /// process and the ccm-lua processes it starts inherit the setting).
+    static let offline: Void = { setenv("CCM_LUA_PULL", "never", 1) }()
+
     /// One answer per engine per process: probing costs a client call.
     private static let probes = Mutex<[Engine: String?]>([:])
 
@@ -18,6 +22,7 @@ enum Integration {
     /// test is cancelled (shown as skipped) with the reason, except under CI=true, where it fails:
     /// CI must exercise both engines.
     static func runtime(_ engine: Engine, images: [String] = [baseImage]) async throws -> CLIContainerRuntime {
+        _ = offline
         let runtime = CLIContainerRuntime(engine: engine)
         var problem: String?
         if let known = probes.withLock({ $0[engine] }) {

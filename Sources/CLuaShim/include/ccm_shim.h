@@ -118,4 +118,7 @@ void ccm_pushtypeerror(lua_State *L, int arg, const char *expected, const char *
 /* __tostring of the shared error metatable: t.where .. t.message (both read raw). */
 int ccm_error_tostring(lua_State *L);
 
+/* "chunk:line: " of the first caller at `level` or above outside the built-in library. */
+void ccm_where_user(lua_State *L, int level);
+
 #endif

@@ -51,9 +51,11 @@ extension Cluster {
                 try await group.waitForAll()
             }
         } catch let error as ClusterError where error.kind == .timeout {
+            // The first node's own reason (which log line, or what the probe said) tells the user
+            // what to look at; without it "not ready" is all they would get.
             let notReady = tracker.waiting
-            throw ClusterError(.timeout, "cluster '\(name)': \(notReady.joined(separator: ", ")) not ready within \(formatSeconds(timeout))",
-                               node: notReady.first, lastLines: error.lastLines)
+            throw ClusterError(.timeout, "cluster '\(name)': \(notReady.joined(separator: ", ")) not ready within \(formatSeconds(timeout)); \(error.message)",
+                               node: error.node ?? notReady.first, lastLines: error.lastLines)
         }
     }
 

@@ -3,8 +3,9 @@
 --- This module turns a spec into per-node plans by asking the profile, then hands the plans to
 --- `ccm.core` (Swift), which creates and drives the containers. Cluster and Node objects are Lua
 --- tables around a core handle, so a profile's helpers (`n:etcdctl`, `n:nodetool`) are just methods.
-local core = require "ccm.core"
 local errors = require "ccm.errors"
+local host = require "ccm.host"
+local getinfo = debug.getinfo
 
 local M = {}
 local Cluster = {}
@@ -17,31 +18,112 @@ local SPEC_FIELDS = {
   volumes = "table", ports = "table", start = "boolean", keep = "boolean", timeout = "number",
 }
 
-local function usage(message, level) errors.raise("usage", message, (level or 1) + 1) end
+-- Errors point at the script ------------------------------------------------------------------
 
-local function check_type(value, expected, what, level)
+--- "file.lua:LINE: " of the innermost Lua frame outside the built-in library: the line of the
+--- user's script (or of their own profile) that called into us, however deep in here we are.
+local function user_where()
+  for level = 2, 250 do
+    local info = getinfo(level, "Sl")
+    if info == nil then break end
+    if info.what ~= "C" and not info.source:find("^@builtin/") then
+      return info.currentline > 0 and ("%s:%d: "):format(info.short_src, info.currentline) or ""
+    end
+  end
+  return ""
+end
+
+--- Raises an error value of `kind` that points at the user's line.
+local function fail(kind, message, fields)
+  local value = fields or {}
+  value.kind, value.message = kind, message
+  local err = host.new_error(value, 1)
+  err.where = user_where()
+  error(err, 0)
+end
+
+local function usage(message) fail("usage", message) end
+
+--- An error value that a binding (or a built-in profile) raised points at the line in here that
+--- called it, or nowhere; make it point at the user's line instead. Anything else (a Lua error
+--- string, an error value that already points at user code) passes through untouched.
+local function relocate(err)
+  local where = errors.is(err) and rawget(err, "where")
+  if where == nil or where == "" or (type(where) == "string" and where:find("^builtin/")) then
+    err.where = user_where()
+  end
+  return err
+end
+
+local function rethrowing(ok, ...)
+  if ok then return ... end
+  error(relocate((...)), 0)
+end
+
+--- `object` (the ccm.core module or a core handle) with every method call guarded by `relocate`.
+local function guarded(object)
+  local proxy, methods = {}, {}
+  return setmetatable(proxy, { __index = function(_, key)
+    local method = methods[key]
+    if method == nil then
+      local target = object[key]
+      if type(target) ~= "function" then return target end
+      method = function(first, ...)
+        if first == proxy then first = object end
+        return rethrowing(pcall(target, first, ...))
+      end
+      methods[key] = method
+    end
+    return method
+  end })
+end
+
+local core = guarded(require "ccm.core")
+
+local function check_type(value, expected, what)
   local actual = type(value)
   for t in expected:gmatch("[^|]+") do
     if actual == t then return end
   end
-  usage(("%s must be a %s, got %s"):format(what, expected:gsub("|", " or "), actual), (level or 1) + 1)
+  usage(("%s must be a %s, got %s"):format(what, (expected:gsub("|", " or ")), actual))
+end
+
+--- The standard "bad argument #n to 'name' (table expected, got string)", at the user's line.
+local function check_arg(n, name, value, expected)
+  local actual = type(value)
+  for t in expected:gmatch("[^|]+") do
+    if actual == t then return end
+  end
+  usage(("bad argument #%d to '%s' (%s expected, got %s)"):format(n, name, (expected:gsub("|", " or ")),
+    value == nil and "no value" or actual))
 end
 
 -- Profiles -------------------------------------------------------------------------------------
 
-local function load_profile(profile, level)
+local PROFILE_HELP = "(see docs/profiles.md)"
+
+local function load_profile(profile)
   if profile == nil then profile = "scylla" end
   if type(profile) == "table" then
     if type(profile.node) ~= "function" then
-      usage("a profile table needs a node(node, cluster) function (see docs/profiles.md)", level + 1)
+      usage("a profile table needs a node(node, cluster) function " .. PROFILE_HELP)
     end
     return profile
   end
   if BUILTIN_PROFILES[profile] then return require("ccm.profiles." .. profile) end
   local ok, loaded = pcall(require, profile)
-  if ok and type(loaded) == "table" and type(loaded.node) == "function" then return loaded end
-  usage(("unknown profile '%s' (built in: scylla, cassandra, etcd, generic; or pass a profile table or module name)")
-    :format(tostring(profile)), level + 1)
+  if not ok then
+    local text = tostring(loaded)
+    if text:find("module '" .. profile .. "' not found", 1, true) then
+      usage(("unknown profile '%s' (built in: scylla, cassandra, etcd, generic; or pass a profile table or module name)")
+        :format(profile))
+    end
+    fail("config", ("profile module '%s' failed to load: %s"):format(profile, text))
+  end
+  if type(loaded) ~= "table" or type(loaded.node) ~= "function" then
+    usage(("module '%s' is not a profile: it has no node(node, cluster) function %s"):format(profile, PROFILE_HELP))
+  end
+  return loaded
 end
 
 local function profile_name(profile)
@@ -61,25 +143,33 @@ local function default_name()
   return ("%s-%06x"):format(script_stem(), math.random(0, 0xffffff))
 end
 
+local function check_count(count, what)
+  if math.type(count) == nil or count < 1 or count ~= math.floor(count) then
+    usage(("%s must be a whole number of at least 1, got %s"):format(what, tostring(count)))
+  end
+end
+
 --- Node names and datacenters: `nodes = 3` or `nodes = {dc1 = 3, dc2 = 2}` (datacenters in name order).
-local function expand_nodes(nodes, level)
+local function expand_nodes(nodes)
   nodes = nodes or 1
   local list = {}
   if type(nodes) == "number" then
-    if nodes < 1 or nodes ~= math.floor(nodes) then
-      usage(("nodes must be a whole number of at least 1, got %s"):format(tostring(nodes)), level + 1)
-    end
+    check_count(nodes, "nodes")
     for i = 1, nodes do list[i] = { name = "node" .. i, index = i } end
     return list
   end
   local dcs = {}
   for dc, count in pairs(nodes) do
-    if type(dc) ~= "string" or type(count) ~= "number" or count < 1 then
-      usage("nodes must be a count or a table of datacenter = count (e.g. {dc1 = 3, dc2 = 2})", level + 1)
+    if type(dc) ~= "string" then
+      usage("nodes must be a count or a table of datacenter = count (e.g. {dc1 = 3, dc2 = 2}), got a list")
     end
+    if type(count) ~= "number" then
+      usage(("nodes.%s must be a whole number of at least 1, got %s"):format(dc, type(count)))
+    end
+    check_count(count, "nodes." .. dc)
     dcs[#dcs + 1] = dc
   end
-  if #dcs == 0 then usage("nodes = {} names no datacenter", level + 1) end
+  if #dcs == 0 then usage("nodes = {} names no datacenter; give a count or {dc1 = 3, dc2 = 2}") end
   table.sort(dcs)
   for _, dc in ipairs(dcs) do
     for _ = 1, nodes[dc] do
@@ -90,6 +180,23 @@ local function expand_nodes(nodes, level)
   return list
 end
 
+--- spec.env values and spec.args items become strings; anything else is a mistake worth naming.
+local function check_spec_values(spec)
+  for k, v in pairs(spec.env or {}) do
+    if type(k) ~= "string" then usage(("spec.env keys must be variable names, got %s"):format(tostring(k))) end
+    local t = type(v)
+    if t ~= "string" and t ~= "number" and t ~= "boolean" then
+      usage(("spec.env.%s must be a string, number or boolean, got %s"):format(k, t))
+    end
+  end
+  for i, a in pairs(spec.args or {}) do
+    if math.type(i) ~= "integer" then usage("spec.args must be a list of strings") end
+    if type(a) ~= "string" and type(a) ~= "number" then
+      usage(("spec.args[%d] must be a string or number, got %s"):format(i, type(a)))
+    end
+  end
+end
+
 local function profile_defaults(profile, cluster_view)
   local config = profile.config
   if type(config) == "function" then config = config(cluster_view) end
@@ -97,12 +204,18 @@ local function profile_defaults(profile, cluster_view)
 end
 
 --- Applies what the spec says about every node on top of what the profile planned.
+--- The plan's env and command are copied first: a profile may hand every node the same table
+--- (generic hands out spec.command itself), and each node must get the spec's additions once.
 local function apply_spec(plan, spec)
-  plan.env = plan.env or {}
-  for k, v in pairs(spec.env or {}) do plan.env[k] = tostring(v) end
+  local env = {}
+  for k, v in pairs(plan.env or {}) do env[k] = v end
+  for k, v in pairs(spec.env or {}) do env[k] = tostring(v) end
+  plan.env = env
   if spec.args then
-    plan.command = plan.command or {}
-    for _, a in ipairs(spec.args) do plan.command[#plan.command + 1] = tostring(a) end
+    local command = {}
+    for i, a in ipairs(plan.command or {}) do command[i] = a end
+    for _, a in ipairs(spec.args) do command[#command + 1] = tostring(a) end
+    plan.command = command
   end
   plan.cpus = plan.cpus or spec.cpus
   plan.memory = plan.memory or spec.memory
@@ -113,9 +226,10 @@ local function apply_spec(plan, spec)
 end
 
 local function plan_node(profile, node, cluster_view, spec, image)
-  local plan = profile.node(node, cluster_view)
+  local ok, plan = pcall(profile.node, node, cluster_view)
+  if not ok then error(relocate(plan), 0) end
   if type(plan) ~= "table" then
-    errors.raise("config", ("profile '%s' returned no plan for %s"):format(profile_name(profile), node.name), 3)
+    fail("config", ("profile '%s' returned no plan for %s (node() must return a table)"):format(profile_name(profile), node.name))
   end
   plan.image = plan.image or image
   return apply_spec(plan, spec)
@@ -124,6 +238,7 @@ end
 -- Wrapping core handles ------------------------------------------------------------------------
 
 local function wrap(handle, profile)
+  handle = guarded(handle)
   local info = handle:info()
   local c = setmetatable({
     name = info.name, profile = info.profile, image = info.image, runtime = info.runtime,
@@ -140,23 +255,24 @@ end
 -- cluster.* ------------------------------------------------------------------------------------
 
 function M.create(spec)
-  spec = spec or {}
-  check_type(spec, "table", "cluster.create's argument", 2)
-  local profile = load_profile(spec.profile, 2)
+  if spec == nil then spec = {} end
+  check_type(spec, "table", "cluster.create's argument")
+  local profile = load_profile(spec.profile)
   local allowed = profile.spec_fields or {}
   for key, value in pairs(spec) do
     local expected = SPEC_FIELDS[key] or allowed[key]
     if not expected then
-      usage(("unknown field '%s' in the cluster spec (profile %s)"):format(tostring(key), profile_name(profile)), 2)
+      usage(("unknown field '%s' in the cluster spec (profile %s)"):format(tostring(key), profile_name(profile)))
     end
-    if expected ~= "any" then check_type(value, expected, "spec." .. key, 2) end
+    if expected ~= "any" then check_type(value, expected, "spec." .. key) end
   end
+  check_spec_values(spec)
   local name = spec.name or default_name()
   local image = spec.image or (profile.image and profile.image(spec))
   if type(image) ~= "string" then
-    usage(("profile %s needs an image: set spec.image"):format(profile_name(profile)), 2)
+    usage(("profile %s needs an image: set spec.image"):format(profile_name(profile)))
   end
-  local nodes = expand_nodes(spec.nodes, 2)
+  local nodes = expand_nodes(spec.nodes)
   local cluster_view = { name = name, image = image, spec = spec, nodes = nodes }
   local defaults = profile_defaults(profile, cluster_view)
   local planned = {}
@@ -178,11 +294,10 @@ function M.create(spec)
 end
 
 function M.get(name)
-  check_type(name, "string", "cluster.get's argument", 2)
+  check_type(name, "string", "cluster.get's argument")
   local handle, err = core.attach(name)
-  if not handle then return nil, err end
-  local info = handle:info()
-  local profile = BUILTIN_PROFILES[info.profile] and require("ccm.profiles." .. info.profile) or nil
+  if not handle then return nil, relocate(err) end
+  local profile = BUILTIN_PROFILES[handle:info().profile] and require("ccm.profiles." .. handle:info().profile) or nil
   return wrap(handle, profile)
 end
 
@@ -208,7 +323,7 @@ function Cluster:node(which)
   end
   local names = {}
   for i, n in ipairs(self._nodes) do names[i] = n.name end
-  usage(("cluster '%s' has no node %s (nodes: %s)"):format(self.name, tostring(which), table.concat(names, ", ")), 2)
+  usage(("cluster '%s' has no node %s (nodes: %s)"):format(self.name, tostring(which), table.concat(names, ", ")))
 end
 
 local function node_names(c, nodes)
@@ -239,7 +354,7 @@ function Cluster:add_node(opts)
   local name = "node" .. index
   local profile = self._profile
   if not profile or not self._view then
-    usage("add_node needs the cluster's profile: only clusters created by this script can grow", 2)
+    usage("add_node needs the cluster's profile: only clusters created by this script can grow")
   end
   local view = self._view
   local record = { name = name, index = index, dc = opts.dc or (self._nodes[1] and self._nodes[1].dc) }
@@ -262,22 +377,22 @@ function Cluster:wait_log_all(pattern, opts)
   for i, n in ipairs(self._nodes) do
     branches[i] = function() return n:wait_log(pattern, opts) end
   end
-  local results = parallel(branches)
+  local results = rethrowing(pcall(parallel, branches))
   local by_node = {}
   for i, n in ipairs(self._nodes) do by_node[n.name] = results[i] end
   return by_node
 end
 
 function Cluster:add_service(spec)
-  check_type(spec, "table", "add_service's argument", 2)
-  check_type(spec.name, "string", "service name", 2)
-  check_type(spec.image, "string", "service image", 2)
+  check_type(spec, "table", "add_service's argument")
+  check_type(spec.name, "string", "service name")
+  check_type(spec.image, "string", "service image")
   return self._handle:add_service(spec)
 end
 
 function Cluster:run_once(spec)
-  check_type(spec, "table", "run_once's argument", 2)
-  check_type(spec.image, "string", "run_once image", 2)
+  check_type(spec, "table", "run_once's argument")
+  check_type(spec.image, "string", "run_once image")
   return self._handle:run_once(spec)
 end
 
@@ -322,20 +437,20 @@ function Node:pause() h(self):pause(self.name); return self end
 function Node:resume() h(self):resume(self.name); return self end
 
 function Node:exec(cmd, opts)
+  check_arg(1, "exec", cmd, "string|table")
   if type(cmd) == "string" then cmd = { "sh", "-c", cmd } end
-  check_type(cmd, "table", "bad argument #1 to 'exec': command", 2)
   return h(self):exec(self.name, cmd, opts or {})
 end
 
 function Node:run(cmd, opts)
+  check_arg(1, "run", cmd, "string|table")
   local argv = type(cmd) == "string" and { "sh", "-c", cmd } or cmd
-  check_type(argv, "table", "bad argument #1 to 'run': command", 2)
   local result = h(self):exec(self.name, argv, opts or {})
   if result.code ~= 0 then
     local shown = type(cmd) == "string" and cmd or table.concat(argv, " ")
     local stderr = result.stderr:gsub("%s+$", "")
-    errors.raise("exec", ("%s: `%s` exited %d%s"):format(self.name, shown, result.code,
-      stderr ~= "" and (": " .. stderr) or ""), 2,
+    fail("exec", ("%s: `%s` exited %d%s"):format(self.name, shown, result.code,
+      stderr ~= "" and (": " .. stderr) or ""),
       { node = self.name, cmd = shown, code = result.code, stderr = result.stderr, stdout = result.stdout })
   end
   return result.stdout
@@ -350,31 +465,31 @@ function Node:mark_log()
   return setmetatable({ node = self.name, offset = h(self):mark(self.name) }, Mark)
 end
 
-local function log_opts(n, opts, level)
+local function log_opts(n, opts)
   opts = opts or {}
   local from = opts.from
   if getmetatable(from) == Mark then
     if from.node ~= n.name then
-      usage(("a mark of %s cannot be used on %s"):format(from.node, n.name), level + 1)
+      usage(("a mark of %s cannot be used on %s"):format(from.node, n.name))
     end
     from = from.offset
   elseif from ~= nil and type(from) ~= "number" then
-    usage("opts.from must be a mark from n:mark_log()", level + 1)
+    usage("opts.from must be a mark from n:mark_log()")
   end
   return { from = from, timeout = opts.timeout or 60, count = opts.count or 1, plain = opts.plain or false }
 end
 
 function Node:wait_log(pattern, opts)
-  check_type(pattern, "string", "bad argument #1 to 'wait_log': pattern", 2)
-  local o = log_opts(self, opts, 2)
+  check_arg(1, "wait_log", pattern, "string")
+  local o = log_opts(self, opts)
   local lines = h(self):wait_log(self.name, pattern, o)
   if o.count == 1 then return lines[1] end
   return lines
 end
 
 function Node:grep_log(pattern, opts)
-  check_type(pattern, "string", "bad argument #1 to 'grep_log': pattern", 2)
-  return h(self):grep_log(self.name, pattern, log_opts(self, opts, 2))
+  check_arg(1, "grep_log", pattern, "string")
+  return h(self):grep_log(self.name, pattern, log_opts(self, opts))
 end
 
 function Node:logs(opts)
@@ -383,10 +498,10 @@ function Node:logs(opts)
 end
 
 function Node:set_config(tbl)
-  check_type(tbl, "table", "bad argument #1 to 'set_config'", 2)
+  check_arg(1, "set_config", tbl, "table")
   local c = self.cluster
   if not c._profile or not c._view then
-    usage("set_config needs the cluster's profile: only clusters created by this script can be reconfigured", 2)
+    usage("set_config needs the cluster's profile: only clusters created by this script can be reconfigured")
   end
   local config = core.merge_config(self:config(), tbl)
   local view = { name = self.name, index = self.index, dc = self.dc, cluster = c._view, config = config }
@@ -396,13 +511,13 @@ end
 function Node:config() return h(self):config(self.name) end
 
 function Node:put_file(path, content)
-  check_type(path, "string", "bad argument #1 to 'put_file': path", 2)
-  check_type(content, "string", "bad argument #2 to 'put_file': content", 2)
+  check_arg(1, "put_file", path, "string")
+  check_arg(2, "put_file", content, "string")
   h(self):put_file(self.name, path, content)
 end
 
 function Node:get_file(path)
-  check_type(path, "string", "bad argument #1 to 'get_file': path", 2)
+  check_arg(1, "get_file", path, "string")
   return h(self):get_file(self.name, path)
 end
 

@@ -37,18 +37,32 @@ function profile.config(cluster)
   }
 end
 
+--- Lines the entrypoint fills in with the container's addresses (it rewrites `KEY: ...` lines and
+--- cannot add missing ones): they stay in the file even when the config removes them.
+local ADDRESS_LINES = {
+  listen_address = "localhost", broadcast_address = "localhost", broadcast_rpc_address = "localhost",
+  rpc_address = "0.0.0.0",
+}
+
 function profile.node(node, cluster)
   local rackdc = cassandra_like.rackdc(node)
+  local yaml = {}
+  for key, value in pairs(node.config) do yaml[key] = value end
+  for key, placeholder in pairs(ADDRESS_LINES) do
+    if yaml[key] == nil then yaml[key] = placeholder end
+  end
   return {
+    -- The entrypoint writes these into cassandra.yaml (and cassandra-rackdc.properties) at every
+    -- start, so they must say what the config says.
     env = {
       CASSANDRA_SEEDS = table.concat(cassandra_like.seeds(cluster), ","),
-      CASSANDRA_CLUSTER_NAME = cluster.name,
+      CASSANDRA_CLUSTER_NAME = tostring(node.config.cluster_name or cluster.name),
       CASSANDRA_DC = rackdc.dc,
       CASSANDRA_RACK = rackdc.rack,
-      CASSANDRA_ENDPOINT_SNITCH = "GossipingPropertyFileSnitch",
+      CASSANDRA_ENDPOINT_SNITCH = tostring(node.config.endpoint_snitch or "GossipingPropertyFileSnitch"),
     },
     files = {
-      { path = "conf/cassandra.yaml", mount = "/etc/cassandra/cassandra.yaml", format = "yaml", content = node.config },
+      { path = "conf/cassandra.yaml", mount = "/etc/cassandra/cassandra.yaml", format = "yaml", content = yaml },
     },
     directories = { data = "/var/lib/cassandra" },
     ready = { log = "Starting listening for CQL clients", plain = true },

@@ -9,6 +9,9 @@ local profile = {
   name = "scylla",
   -- Classic Scylla bootstraps one node at a time: start the next once the previous serves CQL.
   start_order = "one-by-one",
+  -- Spec fields this profile reads besides the common ones: --smp and scylla's own --memory
+  -- (spec.memory is the container's limit).
+  spec_fields = { smp = "number", scylla_memory = "string" },
 }
 
 function profile.image(spec)
@@ -41,7 +44,8 @@ function profile.node(node, cluster)
     "--memory", spec.scylla_memory or "512M",
     "--overprovisioned", "1",
     "--developer-mode", "1",
-    "--cluster-name", cluster.name,
+    -- The entrypoint passes this on to scylla, where it beats scylla.yaml: keep the two in step.
+    "--cluster-name", tostring(node.config.cluster_name or cluster.name),
   }
   return {
     command = command,

@@ -102,6 +102,7 @@ final class ErrorValues {
         if let raised = error as? RaisedLuaValue {
             lua_rawgeti(L, LuaStack.registry, lua_Integer(raised.reference))
             luaL_unref(L, LuaStack.registry, raised.reference)
+            pointAtCallerIfNowhere(on: L)
             return
         }
         let whereText: String
@@ -110,6 +111,24 @@ final class ErrorValues {
         case .text(let text): whereText = text
         }
         push(Self.describe(error, on: L, function: function), on: L, where: whereText)
+    }
+
+    /// An error value from a `parallel` branch whose own stack held no user code (a branch the
+    /// built-in library made) points nowhere; re-raised here, it points at the caller instead.
+    private func pointAtCallerIfNowhere(on L: LuaState) {
+        guard lua_type(L, -1) == LUA_TTABLE, lua_getmetatable(L, -1) != 0 else { return }
+        pushMetatable(on: L)
+        let ours = lua_rawequal(L, -1, -2) != 0
+        ccm_pop(L, 2)
+        guard ours else { return }
+        LuaStack.push("where", on: L)
+        lua_rawget(L, -2)
+        let nowhere = (LuaStack.string(at: -1, on: L) ?? "").isEmpty
+        ccm_pop(L, 1)
+        guard nowhere else { return }
+        LuaStack.push("where", on: L)
+        LuaStack.push(Self.position(on: L), on: L)
+        lua_rawset(L, -3)
     }
 
     /// Pushes a table for `info` with the shared metatable.

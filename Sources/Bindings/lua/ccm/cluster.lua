@@ -4,8 +4,6 @@
 --- `ccm.core` (Swift), which creates and drives the containers. Cluster and Node objects are Lua
 --- tables around a core handle, so a profile's helpers (`n:etcdctl`, `n:nodetool`) are just methods.
 local errors = require "ccm.errors"
-local host = require "ccm.host"
-local getinfo = debug.getinfo
 
 local M = {}
 local Cluster = {}
@@ -18,67 +16,18 @@ local SPEC_FIELDS = {
   volumes = "table", ports = "table", start = "boolean", keep = "boolean", timeout = "number",
 }
 
--- Errors point at the script ------------------------------------------------------------------
+-- Errors ---------------------------------------------------------------------------------------
+-- Error values point at the first line outside the built-in library (the host does that for
+-- every error value), so a failure in here reads as the line of the script that called us.
 
---- "file.lua:LINE: " of the innermost Lua frame outside the built-in library: the line of the
---- user's script (or of their own profile) that called into us, however deep in here we are.
-local function user_where()
-  for level = 2, 250 do
-    local info = getinfo(level, "Sl")
-    if info == nil then break end
-    if info.what ~= "C" and not info.source:find("^@builtin/") then
-      return info.currentline > 0 and ("%s:%d: "):format(info.short_src, info.currentline) or ""
-    end
-  end
-  return ""
-end
-
---- Raises an error value of `kind` that points at the user's line.
+--- Raises an error value of `kind`.
 local function fail(kind, message, fields)
-  local value = fields or {}
-  value.kind, value.message = kind, message
-  local err = host.new_error(value, 1)
-  err.where = user_where()
-  error(err, 0)
+  errors.raise(kind, message, 1, fields)
 end
 
 local function usage(message) fail("usage", message) end
 
---- An error value that a binding (or a built-in profile) raised points at the line in here that
---- called it, or nowhere; make it point at the user's line instead. Anything else (a Lua error
---- string, an error value that already points at user code) passes through untouched.
-local function relocate(err)
-  local where = errors.is(err) and rawget(err, "where")
-  if where == nil or where == "" or (type(where) == "string" and where:find("^builtin/")) then
-    err.where = user_where()
-  end
-  return err
-end
-
-local function rethrowing(ok, ...)
-  if ok then return ... end
-  error(relocate((...)), 0)
-end
-
---- `object` (the ccm.core module or a core handle) with every method call guarded by `relocate`.
-local function guarded(object)
-  local proxy, methods = {}, {}
-  return setmetatable(proxy, { __index = function(_, key)
-    local method = methods[key]
-    if method == nil then
-      local target = object[key]
-      if type(target) ~= "function" then return target end
-      method = function(first, ...)
-        if first == proxy then first = object end
-        return rethrowing(pcall(target, first, ...))
-      end
-      methods[key] = method
-    end
-    return method
-  end })
-end
-
-local core = guarded(require "ccm.core")
+local core = require "ccm.core"
 
 local function check_type(value, expected, what)
   local actual = type(value)
@@ -227,7 +176,7 @@ end
 
 local function plan_node(profile, node, cluster_view, spec, image)
   local ok, plan = pcall(profile.node, node, cluster_view)
-  if not ok then error(relocate(plan), 0) end
+  if not ok then error(plan, 0) end
   if type(plan) ~= "table" then
     fail("config", ("profile '%s' returned no plan for %s (node() must return a table)"):format(profile_name(profile), node.name))
   end
@@ -238,7 +187,6 @@ end
 -- Wrapping core handles ------------------------------------------------------------------------
 
 local function wrap(handle, profile)
-  handle = guarded(handle)
   local info = handle:info()
   local c = setmetatable({
     name = info.name, profile = info.profile, image = info.image, runtime = info.runtime,
@@ -296,7 +244,7 @@ end
 function M.get(name)
   check_type(name, "string", "cluster.get's argument")
   local handle, err = core.attach(name)
-  if not handle then return nil, relocate(err) end
+  if not handle then return nil, err end
   local profile = BUILTIN_PROFILES[handle:info().profile] and require("ccm.profiles." .. handle:info().profile) or nil
   return wrap(handle, profile)
 end
@@ -377,7 +325,7 @@ function Cluster:wait_log_all(pattern, opts)
   for i, n in ipairs(self._nodes) do
     branches[i] = function() return n:wait_log(pattern, opts) end
   end
-  local results = rethrowing(pcall(parallel, branches))
+  local results = parallel(branches)
   local by_node = {}
   for i, n in ipairs(self._nodes) do by_node[n.name] = results[i] end
   return by_node

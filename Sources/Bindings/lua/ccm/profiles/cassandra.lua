@@ -30,10 +30,7 @@ function profile.config(cluster)
     commitlog_directory = "/var/lib/cassandra/commitlog",
     hints_directory = "/var/lib/cassandra/hints",
     saved_caches_directory = "/var/lib/cassandra/saved_caches",
-    seed_provider = {
-      { class_name = "org.apache.cassandra.locator.SimpleSeedProvider",
-        parameters = { { seeds = table.concat(cassandra_like.seeds(cluster), ",") } } },
-    },
+    seed_provider = cassandra_like.seed_provider(cluster),
   }
 end
 

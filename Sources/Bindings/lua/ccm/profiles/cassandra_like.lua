@@ -14,6 +14,14 @@ function M.seeds(cluster)
   return seeds
 end
 
+--- The `seed_provider` entry of scylla.yaml / cassandra.yaml: SimpleSeedProvider with M.seeds.
+function M.seed_provider(cluster)
+  return {
+    { class_name = "org.apache.cassandra.locator.SimpleSeedProvider",
+      parameters = { { seeds = table.concat(M.seeds(cluster), ",") } } },
+  }
+end
+
 function M.rackdc(node)
   return { dc = node.dc or "dc1", rack = "rack1", prefer_local = "true" }
 end

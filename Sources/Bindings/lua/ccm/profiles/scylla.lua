@@ -29,10 +29,7 @@ function profile.config(cluster)
     hints_directory = "/var/lib/scylla/hints",
     view_hints_directory = "/var/lib/scylla/view_hints",
     saved_caches_directory = "/var/lib/scylla/saved_caches",
-    seed_provider = {
-      { class_name = "org.apache.cassandra.locator.SimpleSeedProvider",
-        parameters = { { seeds = table.concat(cassandra_like.seeds(cluster), ",") } } },
-    },
+    seed_provider = cassandra_like.seed_provider(cluster),
   }
 end
 

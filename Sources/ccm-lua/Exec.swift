@@ -34,7 +34,9 @@ struct Exec: AsyncParsableCommand {
         do {
             let cluster = try ClusterInventory().open(self.cluster)
             let record = try await cluster.node(node)
-            guard let runtime = cluster.runtime as? CLIContainerRuntime else { throw ExitCode(1) }
+            guard let runtime = cluster.runtime as? CLIContainerRuntime else {
+                throw Output.fail("exec", "the \(cluster.runtime.engine.rawValue) engine is not driven through its client here; exec needs the client")
+            }
             let state = try await runtime.inspect(record.container).state
             guard state == .running else {
                 throw Output.fail("exec", "\(node) of cluster '\(self.cluster)' is \(state.rawValue), not running; start it first (from a script: cluster.get(\"\(self.cluster)\"):node(\"\(node)\"):start())")

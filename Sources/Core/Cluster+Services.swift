@@ -57,7 +57,7 @@ extension Cluster {
 
     private func containerSpec(named container: String, image: String, alias: String?) -> ContainerSpec {
         var c = ContainerSpec(name: container, image: image)
-        c.labels = Labels.forResource(cluster: name, node: alias)
+        c.labels = Labels.forResource(cluster: name, node: alias, keep: record.keep)
         c.network = record.network
         if let alias { c.networkAliases = [alias]; c.hostname = alias }
         return c

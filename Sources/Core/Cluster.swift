@@ -88,7 +88,7 @@ public actor Cluster {
         let cluster = Cluster(record: record, runtime: runtime, store: store)
         do {
             try store.save(record)
-            try await runtime.createNetwork(NetworkSpec(name: record.network, labels: Labels.forResource(cluster: spec.name)))
+            try await runtime.createNetwork(NetworkSpec(name: record.network, labels: Labels.forResource(cluster: spec.name, keep: spec.keep)))
             for node in spec.nodes { try await cluster.createNode(node) }
         } catch {
             try? await cluster.remove()
@@ -129,7 +129,7 @@ public actor Cluster {
         do { try store.delete(name); return } catch {}
         let dir = store.clusterDirectory(name).path
         var spec = ContainerSpec(name: "\(name)-cleanup-\(Labels.runID)", image: record.image)
-        spec.labels = Labels.forResource(cluster: name)
+        spec.labels = Labels.forResource(cluster: name, keep: record.keep)
         spec.entrypoint = ["sh", "-c", "rm -rf /target/* /target/.[!.]* 2>/dev/null; true"]
         spec.command = []
         spec.mounts = [Mount(hostPath: dir, containerPath: "/target")]
@@ -172,7 +172,7 @@ public actor Cluster {
         try FileManager.default.createDirectory(at: dir.appendingPathComponent("logs"), withIntermediateDirectories: true)
         try writeFiles(spec.plan, into: dir)
         var c = ContainerSpec(name: container, image: spec.plan.image)
-        c.labels = Labels.forResource(cluster: name, node: spec.name)
+        c.labels = Labels.forResource(cluster: name, node: spec.name, keep: record.keep)
         c.env = spec.plan.env
         c.entrypoint = spec.plan.entrypoint
         c.command = spec.plan.command

@@ -3,6 +3,12 @@ import Foundation
 /// Finds and removes what ccm-lua processes left behind when they could not clean up (killed with
 /// SIGKILL, machine crash): clusters not marked `keep` whose owner process is gone. Kept clusters
 /// are never touched; neither is anything without our labels.
+///
+/// The engine is shared by every state directory on the machine, so a cluster is judged by its
+/// record when this state directory has one, and otherwise by its labels: `ccm-lua.keep=false`
+/// and a dead owner. Resources with no record here and no keep label (made by an older ccm-lua, or
+/// by tests straight through the runtime) are left alone: they may be a kept cluster of another
+/// state directory, and `ccm-lua rm NAME` removes them on request.
 public struct GarbageCollector: Sendable {
     public let runtime: any ContainerRuntime
     public let store: StateStore
@@ -13,39 +19,57 @@ public struct GarbageCollector: Sendable {
         public var cluster: String
         public var containers: Int
         public var ownerPID: Int32?
+        public var networks: Int = 0
+        /// Whether its folder in this state directory was removed too.
+        public var state: Bool = false
     }
 
     /// Removes orphaned clusters; returns what it removed, one entry per cluster.
     public func collect() async throws -> [Removed] {
-        var byCluster: [String: (containers: [ContainerSummary], owner: Int32?)] = [:]
+        var found: [String: Found] = [:]
         for container in try await runtime.listContainers(labels: [Labels.cluster: ""]) {
             guard let cluster = container.labels[Labels.cluster] else { continue }
-            byCluster[cluster, default: ([], nil)].containers.append(container)
-            if let pid = container.labels[Labels.ownerPID].flatMap(Int32.init) { byCluster[cluster]?.owner = pid }
+            found[cluster, default: Found()].containers.append(container)
         }
         // Clusters whose containers are gone but whose state folder remains.
-        for name in store.list() where byCluster[name] == nil {
-            if let record = try? store.load(name), record.engine == runtime.engine { byCluster[name] = ([], record.ownerPID) }
+        for name in store.list() where found[name] == nil {
+            if let record = try? store.load(name), record.engine == runtime.engine { found[name] = Found() }
         }
 
         var removed: [Removed] = []
-        for (name, found) in byCluster.sorted(by: { $0.key < $1.key }) {
-            let record = try? store.load(name)
-            if record?.keep == true { continue }
-            let owner = record?.ownerPID ?? found.owner
-            if let owner, Self.isAlive(owner) { continue }
-            try await removeCluster(name, containers: found.containers)
-            removed.append(Removed(cluster: name, containers: found.containers.count, ownerPID: owner))
+        for (name, resources) in found.sorted(by: { $0.key < $1.key }) {
+            let record = (try? store.load(name)).flatMap { $0.engine == runtime.engine ? $0 : nil }
+            guard let owner = Self.orphanOwner(record: record, containers: resources.containers) else { continue }
+            removed.append(try await removeCluster(name, containers: resources.containers, owner: owner))
         }
         return removed
     }
 
-    private func removeCluster(_ name: String, containers: [ContainerSummary]) async throws {
+    private struct Found { var containers: [ContainerSummary] = [] }
+
+    /// The dead owner's pid (0 when unknown) when the cluster is garbage; nil when it must stay.
+    static func orphanOwner(record: ClusterRecord?, containers: [ContainerSummary]) -> Int32? {
+        let labelled = { (key: String) in containers.lazy.compactMap { $0.labels[key] }.first }
+        if let record {
+            if record.keep { return nil }
+            return isAlive(record.ownerPID) ? nil : record.ownerPID
+        }
+        guard labelled(Labels.keep) == "false" else { return nil }
+        let owner = labelled(Labels.ownerPID).flatMap(Int32.init) ?? 0
+        return isAlive(owner) ? nil : owner
+    }
+
+    private func removeCluster(_ name: String, containers: [ContainerSummary], owner: Int32) async throws -> Removed {
         for c in containers { try await runtime.remove(c.id) }
-        for network in try await runtime.listNetworks(labels: [Labels.cluster: name]) { try await runtime.removeNetwork(network) }
+        let networks = try await runtime.listNetworks(labels: [Labels.cluster: name])
+        for network in networks { try await runtime.removeNetwork(network) }
+        var state = false
         if store.exists(name), (try? store.load(name))?.engine ?? runtime.engine == runtime.engine {
             try? store.delete(name)
+            state = !store.exists(name)
         }
+        return Removed(cluster: name, containers: containers.count, ownerPID: owner == 0 ? nil : owner,
+                       networks: networks.count, state: state)
     }
 
     /// Whether a ccm-lua process with this pid runs (a reused pid of another program does not count).

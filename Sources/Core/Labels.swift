@@ -14,9 +14,12 @@ public enum Labels {
     public static let run = "ccm-lua.run"
     /// The process id that created the resource, so a cleanup can tell whether its owner is alive.
     public static let ownerPID = "ccm-lua.owner-pid"
+    /// "true" on the resources of a cluster created with `keep`: `gc` never removes them, even when
+    /// their record lives in another state directory it cannot read.
+    public static let keep = "ccm-lua.keep"
 
     /// Every key that marks a resource as ours.
-    public static let ownKeys: Set<String> = [cluster, node, run, ownerPID]
+    public static let ownKeys: Set<String> = [cluster, node, run, ownerPID, keep]
 
     /// This process's run id: 12 lowercase hex digits, chosen once per process. Short enough to
     /// appear in container names, random enough that parallel runs on one machine do not collide.
@@ -30,12 +33,13 @@ public enum Labels {
     /// This process's id, as the label value.
     public static let ownerPIDValue = String(ProcessInfo.processInfo.processIdentifier)
 
-    /// The labels for a resource created by this process: run and owner pid, plus cluster and node
-    /// when given.
-    public static func forResource(cluster: String? = nil, node: String? = nil) -> [String: String] {
+    /// The labels for a resource created by this process: run and owner pid, plus cluster, node and
+    /// keep when given.
+    public static func forResource(cluster: String? = nil, node: String? = nil, keep: Bool? = nil) -> [String: String] {
         var labels = [run: runID, ownerPID: ownerPIDValue]
         if let cluster { labels[Self.cluster] = cluster }
         if let node { labels[Self.node] = node }
+        if let keep { labels[Self.keep] = keep ? "true" : "false" }
         return labels
     }
 

@@ -63,10 +63,43 @@ public final class NodeLog: Sendable {
         await task?.value
     }
 
-    private func copyLoop() async {
-        guard let out = try? FileHandle(forWritingTo: file) else { return }
+    /// Whether this object is copying the engine's log right now.
+    public var isFollowing: Bool { follower.withLock { $0.task != nil } }
+
+    /// Whether some other follower (another process, or another `NodeLog` of the same file) is
+    /// copying into the file: every follower holds a shared `flock` on it while it copies. A second
+    /// follower would write the same lines again, so `ccm-lua logs` follows only when nobody does.
+    public func isFollowedElsewhere() -> Bool {
+        let fd = open(file.path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        return flock(fd, LOCK_EX | LOCK_NB) != 0
+    }
+
+    /// Copies what the engine logged since the last line in the file, once, without following:
+    /// for a reader of a kept cluster whose script has ended. Does nothing while a follower runs.
+    public func catchUp() async {
+        guard !isFollowing, !isFollowedElsewhere(), let out = openForAppend() else { return }
         defer { try? out.close() }
+        let since = follower.withLock { $0.last }
+        do {
+            for try await line in runtime.logs(container, since: since?.text, follow: false) { append(line, after: since, to: out) }
+        } catch {
+            // The container is gone or the engine does not answer: the file is all there is.
+        }
+    }
+
+    /// The file, positioned at its end, with the followers' shared lock taken.
+    private func openForAppend() -> FileHandle? {
+        guard let out = try? FileHandle(forWritingTo: file) else { return nil }
+        _ = flock(out.fileDescriptor, LOCK_SH)
         _ = try? out.seekToEnd()
+        return out
+    }
+
+    private func copyLoop() async {
+        guard let out = openForAppend() else { return }
+        defer { try? out.close() }
         while !Task.isCancelled {
             let (since, generation) = follower.withLock { ($0.last, $0.generation) }
             do {
@@ -139,22 +172,28 @@ public final class NodeLog: Sendable {
         return try readLines(from: from).lines.filter { matches($0) }
     }
 
-    /// The last `count` lines' text.
-    public func tail(_ count: Int) -> [String] {
+    /// The last `count` lines' text (with `timestamps`, as stored).
+    public func tail(_ count: Int, timestamps: Bool = false) -> [String] {
         let size = mark()
         var window: Int64 = 16 * 1024
         while true {
             let start = max(0, size - window)
-            guard var lines = try? readLines(from: start).lines else { return [] }
+            guard var lines = try? readLines(from: start, timestamps: timestamps).lines else { return [] }
             if start > 0 { lines.removeFirst() }  // probably cut in the middle
             if lines.count >= count || start == 0 { return Array(lines.suffix(count)) }
             window *= 4
         }
     }
 
+    /// Complete lines from `offset` to the end and the offset just past the last one, for readers
+    /// that print the log as it grows (`ccm-lua logs -f`); with `timestamps`, as stored.
+    public func read(from offset: Int64, timestamps: Bool = false) throws -> (lines: [String], end: Int64) {
+        try readLines(from: offset, timestamps: timestamps)
+    }
+
     /// Complete lines from `offset` to the end, as text without the timestamp, and the offset just
     /// past the last complete line (a line still being written is left for next time).
-    private func readLines(from offset: Int64) throws -> (lines: [String], end: Int64) {
+    private func readLines(from offset: Int64, timestamps: Bool = false) throws -> (lines: [String], end: Int64) {
         let handle = try FileHandle(forReadingFrom: file)
         defer { try? handle.close() }
         try handle.seek(toOffset: UInt64(max(0, offset)))
@@ -163,7 +202,7 @@ public final class NodeLog: Sendable {
         let complete = data[data.startIndex...lastNewline]
         let lines = complete.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).dropLast().map { raw -> String in
             let text = String(decoding: raw, as: UTF8.self)
-            guard let space = text.firstIndex(of: " "), LogTimestamp(String(text[..<space])) != nil else { return text }
+            guard !timestamps, let space = text.firstIndex(of: " "), LogTimestamp(String(text[..<space])) != nil else { return text }
             return String(text[text.index(after: space)...])
         }
         return (lines, offset + Int64(complete.count))

@@ -39,7 +39,7 @@ enum CLI {
         process.environment = env
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         let errorFile = FileManager.default.temporaryDirectory.appendingPathComponent("ccm-cli-\(UUID().uuidString).err")
-        FileManager.default.createFile(atPath: errorFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errorFile.path, contents: nil)
         let out = Pipe(), input = Pipe()
         process.standardOutput = out
         process.standardError = try FileHandle(forWritingTo: errorFile)

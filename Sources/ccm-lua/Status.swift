@@ -1,0 +1,64 @@
+import ArgumentParser
+import Core
+import Foundation
+
+/// `ccm-lua status [CLUSTER]`: what each node's container is doing, asked of the engine the
+/// cluster was created on.
+struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show the nodes of a cluster (or of every cluster): state, IP, image.",
+        discussion: """
+            STATE is the container's (created, running, paused, exited; "gone" when the container \
+            was removed behind ccm-lua's back). Exits 1 when the cluster does not exist or its \
+            engine does not answer.
+            """)
+
+    @Argument(help: "The cluster; all clusters in the state directory when omitted.")
+    var cluster: String?
+
+    @Flag(name: .long, help: "Print JSON: one object per cluster with its nodes.")
+    var json = false
+
+    func run() async throws {
+        let inventory = ClusterInventory()
+        let names = cluster.map { [$0] } ?? inventory.store.list()
+        if let cluster {
+            do { _ = try inventory.record(cluster) } catch { throw Output.fail("status", error) }
+        }
+        if names.isEmpty && !json {
+            print("no clusters in \(inventory.store.home.path)")
+            return
+        }
+        var failed = false
+        var objects: [[String: Any]] = []
+        for (index, name) in names.enumerated() {
+            do {
+                let (record, nodes) = try await inventory.status(name)
+                if json {
+                    objects.append(Self.object(record, nodes))
+                } else {
+                    if index > 0 { print("") }
+                    print(Self.text(record, nodes))
+                }
+            } catch {
+                failed = true
+                Output.complain("status", "cluster '\(name)': \(error)")
+            }
+        }
+        if json { print(Output.json(objects)) }
+        if failed { throw ExitCode(1) }
+    }
+
+    static func text(_ record: ClusterRecord, _ nodes: [NodeStatus]) -> String {
+        let head = "\(record.name) (\(record.profile) on \(record.engine.rawValue)\(record.keep ? ", kept" : ""))"
+        let rows = nodes.map { [$0.name, $0.state?.rawValue ?? "gone", $0.ip ?? "-", $0.image] }
+        return head + "\n" + Output.table(["NODE", "STATE", "IP", "IMAGE"], rows)
+    }
+
+    static func object(_ record: ClusterRecord, _ nodes: [NodeStatus]) -> [String: Any] {
+        ["name": record.name, "engine": record.engine.rawValue, "keep": record.keep,
+         "nodes": nodes.map { node -> [String: Any] in
+            ["name": node.name, "state": node.state?.rawValue ?? "gone", "ip": node.ip ?? NSNull(), "image": node.image]
+         }]
+    }
+}

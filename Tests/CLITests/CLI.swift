@@ -50,8 +50,23 @@ enum CLI {
         return (process, out, errorFile)
     }
 
+    /// Runs the binary to completion. The waiting happens on a thread of its own: blocking one of
+    /// Swift's cooperative threads (there are only as many as cores, two here) would stall every
+    /// other test's sleeps and timers meanwhile.
     static func run(_ arguments: [String], stdin: String? = nil, environment: [String: String] = [:],
-                    directory: String? = nil) throws -> Result {
+                    directory: String? = nil) async throws -> Result {
+        try await offPool { try runBlocking(arguments, stdin: stdin, environment: environment, directory: directory) }
+    }
+
+    /// Runs blocking `work` on a new thread and returns its result.
+    static func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(with: Swift.Result { try work() }) }
+        }
+    }
+
+    private static func runBlocking(_ arguments: [String], stdin: String?, environment: [String: String],
+                                    directory: String?) throws -> Result {
         let (process, out, errorFile) = try start(arguments, stdin: stdin, environment: environment, directory: directory)
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()

@@ -25,61 +25,62 @@ import Core
         return home
     }
 
-    static func run(_ arguments: [String], home: URL) throws -> CLI.Result {
-        try CLI.run(arguments, environment: ["CCM_LUA_HOME": home.path])
+    static func run(_ arguments: [String], home: URL) async throws -> CLI.Result {
+        try await CLI.run(arguments, environment: ["CCM_LUA_HOME": home.path])
     }
 
-    @Test func helpListsTheSubcommands() throws {
-        let help = try CLI.run(["--help"])
+    @Test func helpListsTheSubcommands() async throws {
+        let help = try await CLI.run(["--help"])
         for name in ["ls", "status", "logs", "exec", "rm", "gc", "doctor"] {
             #expect(help.stdout.contains("  \(name) "), "\(name) missing from: \(help.stdout)")
         }
-        let exec = try CLI.run(["exec", "--help"])
+        let exec = try await CLI.run(["exec", "--help"])
         #expect(exec.status == 0 && exec.stdout.contains("ccm-lua exec <cluster> <node> -- <command>"))
     }
 
-    @Test func lsShowsEngineNodesAndKeep() throws {
+    @Test func lsShowsEngineNodesAndKeep() async throws {
         let home = try Self.home()
         defer { try? FileManager.default.removeItem(at: home) }
-        let ls = try Self.run(["ls"], home: home)
+        let ls = try await Self.run(["ls"], home: home)
         #expect(ls.status == 0)
         #expect(ls.stdout == """
             NAME   ENGINE  NODES  KEPT  PROFILE  CREATED
             alpha  docker  2      yes   generic  2026-01-02T03:04:05Z
 
             """)
-        #expect(try Self.run(["ls", "-q"], home: home).stdout == "alpha\n")
-        let json = try JSONSerialization.jsonObject(with: Data(Self.run(["ls", "--json"], home: home).stdout.utf8)) as? [[String: Any]]
+        #expect(try await Self.run(["ls", "-q"], home: home).stdout == "alpha\n")
+        let listing = try await Self.run(["ls", "--json"], home: home).stdout
+        let json = try JSONSerialization.jsonObject(with: Data(listing.utf8)) as? [[String: Any]]
         #expect(json?.first?["nodes"] as? [String] == ["node1", "node2"])
     }
 
-    @Test func anEmptyStateDirectorySaysSo() throws {
+    @Test func anEmptyStateDirectorySaysSo() async throws {
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("ccm-cli-empty-\(UUID().uuidString)")
-        let ls = try Self.run(["ls"], home: home)
+        let ls = try await Self.run(["ls"], home: home)
         #expect(ls.status == 0 && ls.stdout == "no clusters in \(home.path)\n")
-        #expect(try Self.run(["ls", "--json"], home: home).stdout == "[\n\n]\n")
-        let status = try Self.run(["status", "nope"], home: home)
+        #expect(try await Self.run(["ls", "--json"], home: home).stdout == "[\n\n]\n")
+        let status = try await Self.run(["status", "nope"], home: home)
         #expect(status.status == 1)
         #expect(status.stderr.contains("no cluster named 'nope'") && status.stderr.contains("there are no clusters"), "\(status.stderr)")
-        let rm = try Self.run(["rm", "--all"], home: home)
+        let rm = try await Self.run(["rm", "--all"], home: home)
         #expect(rm.status == 0 && rm.stdout.contains("nothing to remove"))
     }
 
-    @Test func unknownClusterOrNodeListsWhatExists() throws {
+    @Test func unknownClusterOrNodeListsWhatExists() async throws {
         let home = try Self.home()
         defer { try? FileManager.default.removeItem(at: home) }
         for command in [["status", "beta"], ["logs", "beta", "node1"], ["exec", "beta", "node1", "--", "true"]] {
-            let result = try Self.run(command, home: home)
+            let result = try await Self.run(command, home: home)
             #expect(result.status == 1, "\(command)")
             #expect(result.stderr.contains("ccm-lua \(command[0]): no cluster named 'beta'") && result.stderr.contains("clusters there: alpha"),
                     "\(command): \(result.stderr)")
         }
-        let node = try Self.run(["logs", "alpha", "node9"], home: home)
+        let node = try await Self.run(["logs", "alpha", "node9"], home: home)
         #expect(node.status == 1)
         #expect(node.stderr.contains("cluster 'alpha' has no node 'node9' (nodes: node1, node2)"), "\(node.stderr)")
     }
 
-    @Test func logsPrintsTheCapturedFileWithAndWithoutTimestamps() throws {
+    @Test func logsPrintsTheCapturedFileWithAndWithoutTimestamps() async throws {
         let home = try Self.home()
         defer { try? FileManager.default.removeItem(at: home) }
         let file = home.appendingPathComponent("alpha/node1/logs/node.log")
@@ -88,12 +89,12 @@ import Core
             .write(to: file, atomically: true, encoding: .utf8)
         // No engine is asked: catching up needs one and is skipped quietly when it does not answer.
         let env = ["CCM_LUA_HOME": home.path, "PATH": "/nonexistent"]
-        #expect(try CLI.run(["logs", "alpha", "node1"], environment: env).stdout == "one\ntwo\nthree\n")
-        #expect(try CLI.run(["logs", "alpha", "node1", "--tail", "2"], environment: env).stdout == "two\nthree\n")
-        #expect(try CLI.run(["logs", "alpha", "node1", "--tail", "1", "-t"], environment: env).stdout == "2026-01-02T03:04:07.000000001Z three\n")
+        #expect(try await CLI.run(["logs", "alpha", "node1"], environment: env).stdout == "one\ntwo\nthree\n")
+        #expect(try await CLI.run(["logs", "alpha", "node1", "--tail", "2"], environment: env).stdout == "two\nthree\n")
+        #expect(try await CLI.run(["logs", "alpha", "node1", "--tail", "1", "-t"], environment: env).stdout == "2026-01-02T03:04:07.000000001Z three\n")
     }
 
-    @Test func argumentErrorsAreUsageErrors() throws {
+    @Test func argumentErrorsAreUsageErrors() async throws {
         let home = try Self.home()
         defer { try? FileManager.default.removeItem(at: home) }
         let cases: [([String], String)] = [
@@ -106,7 +107,7 @@ import Core
             (["status", "a", "b"], "Unexpected argument 'b'"),
         ]
         for (arguments, message) in cases {
-            let result = try Self.run(arguments, home: home)
+            let result = try await Self.run(arguments, home: home)
             #expect(result.status == 64, "\(arguments): \(result.status)")
             #expect(result.stderr.contains(message), "\(arguments): \(result.stderr)")
         }

@@ -3,23 +3,23 @@ import Testing
 
 /// What a user sees when something is wrong: the message, the exit status, nothing more cryptic.
 @Suite struct ErrorReportingTests {
-    @Test func missingScriptFile() throws {
-        let result = try CLI.run(["/no/such/scenario.lua"])
+    @Test func missingScriptFile() async throws {
+        let result = try await CLI.run(["/no/such/scenario.lua"])
         #expect(result.status == 1)
         #expect(result.stderr == "ccm-lua: cannot run '/no/such/scenario.lua': no such file\n")
     }
 
-    @Test func syntaxErrorNamesFileAndLineAndRunsNothing() throws {
+    @Test func syntaxErrorNamesFileAndLineAndRunsNothing() async throws {
         let dir = try CLI.folder(["bad.lua": "print('ran')\nlocal x = = 1\n"])
-        let result = try CLI.run(["\(dir)/bad.lua"])
+        let result = try await CLI.run(["\(dir)/bad.lua"])
         #expect(result.status == 1)
         #expect(result.stdout == "")
         #expect(result.stderr.hasPrefix("ccm-lua: \(dir)/bad.lua:2: unexpected symbol near '='"), "\(result.stderr)")
     }
 
-    @Test func runtimeErrorPrintsPositionAndTraceback() throws {
+    @Test func runtimeErrorPrintsPositionAndTraceback() async throws {
         let dir = try CLI.folder(["fail.lua": "local function f()\n  error('it broke')\nend\nf()\n"])
-        let result = try CLI.run(["fail.lua"], directory: dir)
+        let result = try await CLI.run(["fail.lua"], directory: dir)
         #expect(result.status == 1)
         #expect(result.stderr.hasPrefix("ccm-lua: fail.lua:2: it broke\nstack traceback:\n"), "\(result.stderr)")
         #expect(result.stderr.contains("fail.lua:4: in main chunk"))
@@ -32,54 +32,57 @@ import Testing
         ("error(setmetatable({}, {__tostring = function() return 'custom' end}))", "ccm-lua: custom"),
         ("sleep('soon')", "ccm-lua: (command line):1: bad argument #1 to 'sleep' (number expected, got string)"),
     ])
-    func oddErrorValuesStillReadAsText(code: String, firstLine: String) throws {
-        let result = try CLI.run(["-e", code])
+    func oddErrorValuesStillReadAsText(code: String, firstLine: String) async throws {
+        let result = try await CLI.run(["-e", code])
         #expect(result.status == 1)
         #expect(result.stderr.split(separator: "\n").first.map(String.init) == firstLine, "\(result.stderr)")
         #expect(!result.stderr.contains("not a string"))
     }
 
-    @Test func stackOverflowIsAnOrdinaryError() throws {
-        let result = try CLI.run(["-e", "local function f() return 1 + f() end f()"])
+    @Test func stackOverflowIsAnOrdinaryError() async throws {
+        let result = try await CLI.run(["-e", "local function f() return 1 + f() end f()"])
         #expect(result.status == 1)
         #expect(result.stderr.hasPrefix("ccm-lua: (command line):1: stack overflow"), "\(result.stderr.prefix(200))")
     }
 
-    @Test func failedStepIsNamed() throws {
-        let result = try CLI.run(["-e", "log.step('create cluster', function() error('no image') end)"])
+    @Test func failedStepIsNamed() async throws {
+        let result = try await CLI.run(["-e", "log.step('create cluster', function() error('no image') end)"])
         #expect(result.status == 1)
         #expect(result.stderr.contains("✗ step 'create cluster' failed"), "\(result.stderr)")
         #expect(result.stderr.contains("ccm-lua: (command line):1: no image"))
     }
 
-    @Test func unknownOptionIsAUsageError() throws {
-        let result = try CLI.run(["--frobnicate"])
+    @Test func unknownOptionIsAUsageError() async throws {
+        let result = try await CLI.run(["--frobnicate"])
         #expect(result.status == 1)
         #expect(result.stderr.contains("unrecognized option '--frobnicate'"))
     }
 
     /// The script prints "ready" once it is parked, so the test sends the signal only then.
     @Test(arguments: [("INT", SIGINT, Int32(130)), ("TERM", SIGTERM, Int32(143))])
-    func signalInterruptsRunsCleanupAndExits(name: String, signal: Int32, expected: Int32) throws {
+    func signalInterruptsRunsCleanupAndExits(name: String, signal: Int32, expected: Int32) async throws {
         let script = """
             require("ccm").on_exit(function() print("cleanup ran") end)
             io.write("ready\\n"); io.stdout:flush()
             while true do end
             """
-        let (process, out, errorFile) = try CLI.start(["-e", script])
-        let reader = out.fileHandleForReading
-        var seen = Data()
-        while !String(decoding: seen, as: UTF8.self).contains("ready\n") {
-            let chunk = reader.availableData
-            if chunk.isEmpty { break }
-            seen.append(chunk)
+        let (status, output, stderr) = try await CLI.offPool { () throws -> (Int32, String, String) in
+            let (process, out, errorFile) = try CLI.start(["-e", script])
+            let reader = out.fileHandleForReading
+            var seen = Data()
+            while !String(decoding: seen, as: UTF8.self).contains("ready\n") {
+                let chunk = reader.availableData
+                if chunk.isEmpty { break }
+                seen.append(chunk)
+            }
+            kill(process.processIdentifier, signal)
+            seen.append(reader.readDataToEndOfFile())
+            process.waitUntilExit()
+            return (process.terminationStatus, String(decoding: seen, as: UTF8.self),
+                    (try? String(contentsOf: errorFile, encoding: .utf8)) ?? "")
         }
-        kill(process.processIdentifier, signal)
-        seen.append(reader.readDataToEndOfFile())
-        process.waitUntilExit()
-        let stderr = (try? String(contentsOf: errorFile, encoding: .utf8)) ?? ""
-        #expect(process.terminationStatus == expected, "\(name): \(stderr)")
-        #expect(String(decoding: seen, as: UTF8.self).contains("cleanup ran"))
+        #expect(status == expected, "\(name): \(stderr)")
+        #expect(output.contains("cleanup ran"))
         #expect(stderr.contains("interrupted"))
     }
 }

@@ -24,17 +24,6 @@ struct Scenario {
         var stderr: String
     }
 
-    static let binary: String = {
-        if let path = ProcessInfo.processInfo.environment["CCM_LUA_BINARY"] { return path }
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        var folder = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        var candidates: [URL] = []
-        for _ in 0..<4 { candidates.append(folder.appendingPathComponent("ccm-lua")); folder.deleteLastPathComponent() }
-        candidates.append(root.appendingPathComponent(".build/debug/ccm-lua"))
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }?.path
-            ?? { fatalError("ccm-lua binary not found (run `swift build` first, or set CCM_LUA_BINARY)") }()
-    }()
-
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     /// Environment of every run: this engine, this state folder, the local test images.
@@ -59,7 +48,7 @@ struct Scenario {
     /// Starts the binary; stdout comes through a pipe so a test can wait for a line.
     func start(_ arguments: [String]) throws -> Running {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.executableURL = URL(fileURLWithPath: Binary.path)
         process.arguments = arguments
         process.environment = environment
         process.currentDirectoryURL = folder

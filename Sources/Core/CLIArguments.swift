@@ -162,6 +162,14 @@ public struct CLIArguments: Sendable {
         return ["exec", container, "sh", "-c", script, "sh", "\(Self.execMarkerVariable)=\(marker)"]
     }
 
+    /// The log driver and, for `k8s-file`, the host path of the log file (tab-separated).
+    public func logConfig(_ container: ContainerRef) -> [String] {
+        ["container", "inspect", "--format", "{{.HostConfig.LogConfig.Type}}\t{{.HostConfig.LogConfig.Path}}", container]
+    }
+
+    /// Returns when the container is not running (at once if it is not).
+    public func wait(_ container: ContainerRef) -> [String] { ["wait", container] }
+
     public func copy(from source: String, to destination: String) -> [String] { ["cp", source, destination] }
 
     public func logs(_ container: ContainerRef, since: String?, follow: Bool) -> [String] {

@@ -16,25 +16,47 @@ extension Cluster {
         let deadline = ContinuousClock.now + .seconds(timeout)
         let began = ContinuousClock.now
         let tracker = ReadyTracker(waiting: nodes.map(\.name), began: began, progress: progress)
+        // Every node's state is read up front, all at once: in the orders that start nodes one
+        // after another, an engine call before each start would delay the next node's start.
+        let states = try await currentStates(of: nodes)
+        // Addresses are read while the nodes come up, off the path between one start and the next.
+        var addresses: [Task<Void, Never>] = []
+        defer { addresses.forEach { $0.cancel() } }
+        func launched(_ node: NodeRecord) { addresses.append(Task { await self.refreshIP(node.name) }) }
 
         switch wait ? record.startOrder : .parallel {
         case .oneByOne:
             for node in nodes {
-                let mark = try await launch(node)
+                let mark = try await launch(node, state: states[node.name])
+                launched(node)
                 try await becomeReady(node, from: mark, deadline: deadline, timeout: timeout, tracker: tracker)
             }
         case .sequential:
             var marks: [String: Int64] = [:]
-            for node in nodes { marks[node.name] = try await launch(node) }
+            for node in nodes {
+                marks[node.name] = try await launch(node, state: states[node.name])
+                launched(node)
+            }
             try await waitAll(nodes, marks: marks, wait: wait, deadline: deadline, timeout: timeout, tracker: tracker)
         case .parallel:
             let marks = try await withThrowingTaskGroup(of: (String, Int64).self) { group in
-                for node in nodes { group.addTask { (node.name, try await self.launch(node)) } }
+                for node in nodes { group.addTask { (node.name, try await self.launch(node, state: states[node.name])) } }
                 var marks: [String: Int64] = [:]
                 for try await (node, mark) in group { marks[node] = mark }
                 return marks
             }
+            nodes.forEach(launched)
             try await waitAll(nodes, marks: marks, wait: wait, deadline: deadline, timeout: timeout, tracker: tracker)
+        }
+        for task in addresses { await task.value }
+    }
+
+    private func currentStates(of nodes: [NodeRecord]) async throws -> [String: ContainerState] {
+        try await withThrowingTaskGroup(of: (String, ContainerState).self) { group in
+            for node in nodes { group.addTask { (node.name, try await self.runtime.inspect(node.container).state) } }
+            var states: [String: ContainerState] = [:]
+            for try await (name, state) in group { states[name] = state }
+            return states
         }
     }
 
@@ -57,19 +79,17 @@ extension Cluster {
         }
     }
 
-    /// Starts the container and the log follower; returns the log mark taken just before, so the
-    /// readiness wait sees only this start's lines.
-    private func launch(_ node: NodeRecord) async throws -> Int64 {
+    /// Starts the container (from `state`, read just before) and the log follower; returns the
+    /// log mark taken just before, so the readiness wait sees only this start's lines.
+    private func launch(_ node: NodeRecord, state: ContainerState?) async throws -> Int64 {
         let log = try log(of: node.name)
         let mark = log.mark()
-        let state = try await runtime.inspect(node.container).state
         switch state {
         case .running: break
         case .paused: try await runtime.unpause(node.container)
         default: try await runtime.start(node.container)
         }
         log.follow()
-        await refreshIP(node.name)
         return mark
     }
 

@@ -123,10 +123,12 @@ public struct CLIArguments: Sendable {
 
     /// Podman's `rm -f` first stops the container gracefully and waits up to 10 s; `-t 0` makes it
     /// kill at once, as Docker's `rm -f` does.
-    public func remove(_ container: ContainerRef) -> [String] {
+    public func remove(_ container: ContainerRef) -> [String] { remove(all: [container]) }
+
+    public func remove(all containers: [ContainerRef]) -> [String] {
         switch engine {
-        case .docker: return ["rm", "-f", "-v", container]
-        case .podman: return ["rm", "-f", "-v", "-t", "0", container]
+        case .docker: return ["rm", "-f", "-v"] + containers
+        case .podman: return ["rm", "-f", "-v", "-t", "0"] + containers
         }
     }
 

@@ -122,7 +122,7 @@ public actor Cluster {
         let known = Set(record.nodes.map(\.container))
         let runtime = self.runtime
         let networks = try await withThrowingTaskGroup(of: [String].self) { group in
-            for container in known { group.addTask { try await runtime.remove(container); return [] } }
+            group.addTask { try await runtime.remove(all: known.sorted()); return [] }
             group.addTask {
                 let others = try await runtime.listContainers(labels: mine).filter { !known.contains($0.name) }
                 try await withThrowingTaskGroup(of: Void.self) { inner in

@@ -16,10 +16,11 @@ extension Cluster {
         let deadline = ContinuousClock.now + .seconds(timeout)
         let began = ContinuousClock.now
         let tracker = ReadyTracker(waiting: nodes.map(\.name), began: began, progress: progress)
-        // Every node's state is read up front, all at once: in the orders that start nodes one
+        // Every node's state is read up front, in one call: in the orders that start nodes one
         // after another, an engine call before each start would delay the next node's start.
         let states = try await currentStates(of: nodes)
-        // Addresses are read while the nodes come up, off the path between one start and the next.
+        // Addresses are read while the nodes come up, once no start is left that the reads could
+        // slow down (Podman serialises much of its work).
         var addresses: [Task<Void, Never>] = []
         defer { addresses.forEach { $0.cancel() } }
         func launched(_ node: NodeRecord) { addresses.append(Task { await self.refreshIP(node.name) }) }
@@ -33,10 +34,8 @@ extension Cluster {
             }
         case .sequential:
             var marks: [String: Int64] = [:]
-            for node in nodes {
-                marks[node.name] = try await launch(node, state: states[node.name])
-                launched(node)
-            }
+            for node in nodes { marks[node.name] = try await launch(node, state: states[node.name]) }
+            nodes.forEach(launched)
             try await waitAll(nodes, marks: marks, wait: wait, deadline: deadline, timeout: timeout, tracker: tracker)
         case .parallel:
             let marks = try await withThrowingTaskGroup(of: (String, Int64).self) { group in
@@ -51,13 +50,15 @@ extension Cluster {
         for task in addresses { await task.value }
     }
 
+    /// The nodes' container states, from one listing of the cluster's containers (a node whose
+    /// container is missing has none: its start then fails with the engine's "no such container").
     private func currentStates(of nodes: [NodeRecord]) async throws -> [String: ContainerState] {
-        try await withThrowingTaskGroup(of: (String, ContainerState).self) { group in
-            for node in nodes { group.addTask { (node.name, try await self.runtime.inspect(node.container).state) } }
-            var states: [String: ContainerState] = [:]
-            for try await (name, state) in group { states[name] = state }
-            return states
+        let listed = try await runtime.listContainers(labels: [Labels.cluster: name])
+        var states: [String: ContainerState] = [:]
+        for node in nodes {
+            if let c = listed.first(where: { $0.name == node.container }) { states[node.name] = c.state }
         }
+        return states
     }
 
     private func waitAll(_ nodes: [NodeRecord], marks: [String: Int64], wait: Bool, deadline: ContinuousClock.Instant,

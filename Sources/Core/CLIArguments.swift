@@ -123,10 +123,12 @@ public struct CLIArguments: Sendable {
 
     /// Podman's `rm -f` first stops the container gracefully and waits up to 10 s; `-t 0` makes it
     /// kill at once, as Docker's `rm -f` does.
-    public func remove(_ container: ContainerRef) -> [String] {
+    public func remove(_ container: ContainerRef) -> [String] { remove(all: [container]) }
+
+    public func remove(all containers: [ContainerRef]) -> [String] {
         switch engine {
-        case .docker: return ["rm", "-f", "-v", container]
-        case .podman: return ["rm", "-f", "-v", "-t", "0", container]
+        case .docker: return ["rm", "-f", "-v"] + containers
+        case .podman: return ["rm", "-f", "-v", "-t", "0"] + containers
         }
     }
 
@@ -161,6 +163,14 @@ public struct CLIArguments: Sendable {
             """
         return ["exec", container, "sh", "-c", script, "sh", "\(Self.execMarkerVariable)=\(marker)"]
     }
+
+    /// The log driver and, for `k8s-file`, the host path of the log file (tab-separated).
+    public func logConfig(_ container: ContainerRef) -> [String] {
+        ["container", "inspect", "--format", "{{.HostConfig.LogConfig.Type}}\t{{.HostConfig.LogConfig.Path}}", container]
+    }
+
+    /// Returns when the container is not running (at once if it is not).
+    public func wait(_ container: ContainerRef) -> [String] { ["wait", container] }
 
     public func copy(from source: String, to destination: String) -> [String] { ["cp", source, destination] }
 

@@ -39,6 +39,17 @@ extension CLIContainerRuntime {
         }
     }
 
+    /// One `rm` for all of them (the engines carry on past a missing one and still exit 0 with `-f`).
+    public func remove(all containers: [ContainerRef]) async throws {
+        guard !containers.isEmpty else { return }
+        do {
+            try await run(arguments.remove(all: containers), subject: .container(containers[0]))
+        } catch let error as RuntimeError where error.kind == .containerNotFound {
+            // Some were gone already: make sure of the others one by one.
+            for container in containers { try await remove(container) }
+        }
+    }
+
     public func inspect(_ container: ContainerRef) async throws -> ContainerInfo {
         let output = try await run(arguments.inspectContainer(container), subject: .container(container))
         return try CLIOutput.containerInfo(output.stdout)

@@ -1,4 +1,8 @@
 import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Exec, file copies and logs over the client.
 extension CLIContainerRuntime {
@@ -75,6 +79,111 @@ extension CLIContainerRuntime {
     // MARK: Logs
 
     public func logs(_ container: ContainerRef, since: String?, follow: Bool) -> AsyncThrowingStream<LogLine, any Error> {
+        guard follow, readsLogFilesDirectly else { return clientLogs(container, since: since, follow: follow) }
+        let (stream, continuation) = AsyncThrowingStream.makeStream(of: LogLine.self, throwing: (any Error).self)
+        let task = Task {
+            if let path = await kubeLogPath(container), let handle = FileHandle(forReadingAtPath: path) {
+                defer { try? handle.close() }
+                await followLogFile(container, handle: handle, path: path, since: since, into: continuation)
+                return
+            }
+            do {
+                for try await line in clientLogs(container, since: since, follow: true) { continuation.yield(line) }
+                continuation.finish()
+            } catch {
+                continuation.finish(throwing: error)
+            }
+        }
+        continuation.onTermination = { _ in task.cancel() }
+        return stream
+    }
+
+    /// Whether a followed log is read from the engine's log file on this host rather than through
+    /// `logs --follow`: local Podman only (a remote engine's files are not here). Docker's
+    /// `logs --follow` already delivers lines within a millisecond or two; Podman's polls its file
+    /// every 250 ms.
+    var readsLogFilesDirectly: Bool {
+        guard engine == .podman, globalArguments.isEmpty, !executable.hasSuffix("podman-remote") else { return false }
+        let inherited = ProcessInfo.processInfo.environment
+        return !["CONTAINER_HOST", "CONTAINER_CONNECTION"].contains { environment[$0] != nil || inherited[$0] != nil }
+    }
+
+    /// The host path of the container's log when its driver is `k8s-file` and it can be read here.
+    func kubeLogPath(_ container: ContainerRef) async -> String? {
+        guard let output = try? await run(arguments.logConfig(container), subject: .container(container), timeout: 30) else { return nil }
+        let fields = output.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\t", maxSplits: 1)
+        guard fields.count == 2, fields[0] == "k8s-file", FileManager.default.isReadableFile(atPath: String(fields[1])) else { return nil }
+        return String(fields[1])
+    }
+
+    /// Follows a `k8s-file` log: reads what is there, then sleeps until the file is written to
+    /// (inotify; a 10 ms poll where that is missing). Lines from `since` on are delivered (the
+    /// line at `since` itself again too: `NodeLog` drops what it has). Ends like `logs --follow`:
+    /// when the container is not running (told by `podman wait`), after reading what it printed
+    /// last; or with the engine's error when the container does not exist.
+    private func followLogFile(_ container: ContainerRef, handle: FileHandle, path: String, since: String?,
+                               into continuation: AsyncThrowingStream<LogLine, any Error>.Continuation) async {
+        let watcher = FileWatcher(path: path)
+        defer { watcher?.cancel() }
+        let wake = watcher?.changed ?? ChangeSignal()
+        let ended = Mutex<(done: Bool, error: RuntimeError?)>((false, nil))
+        let argv = commandLine(arguments.wait(container))
+        let waiter = Task {
+            var code: Int32 = 0
+            var messages: [String] = []
+            do {
+                for try await event in ProcessRunner.stream(argv, environment: environment) {
+                    switch event {
+                    case .line(.stderr, let text): messages.append(text)
+                    case .line: break
+                    case .exited(let value): code = value
+                    }
+                }
+            } catch {
+                code = -1
+                messages.append("\(error)")
+            }
+            guard !Task.isCancelled else { return }
+            let error = code == 0 ? nil : EngineErrorClassifier.classify(
+                engine: engine, command: argv, exitCode: code, stderr: messages.joined(separator: "\n"), subject: .container(container))
+            ended.withLock { $0 = (true, error) }
+            wake.signal()
+        }
+        defer { waiter.cancel() }
+
+        let start = since.flatMap { LogTimestamp($0) }
+        var reader = KubeLogReader()
+        func drain() {
+            while let data = try? handle.read(upToCount: 65536), !data.isEmpty {
+                for line in reader.feed(data) {
+                    if let start, let stamp = LogTimestamp(line.timestamp), stamp < start { continue }
+                    continuation.yield(line)
+                }
+            }
+            // Truncated (a size limit was reached): start over at the beginning.
+            var info = stat()
+            if fstat(handle.fileDescriptor, &info) == 0, let offset = try? handle.offset(), UInt64(info.st_size) < offset {
+                try? handle.seek(toOffset: 0)
+                reader = KubeLogReader()
+            }
+        }
+        while !Task.isCancelled {
+            let seen = wake.version
+            let state = ended.withLock { $0 }
+            drain()
+            if state.done {
+                try? await Task.sleep(for: .milliseconds(50))   // conmon may still be writing the last lines
+                drain()
+                continuation.finish(throwing: state.error)
+                return
+            }
+            _ = await wake.wait(after: seen, until: .now + (watcher == nil ? .milliseconds(10) : .seconds(1)))
+        }
+        continuation.finish()
+    }
+
+    /// `logs` through the client (`logs --timestamps [--since] [--follow]`).
+    func clientLogs(_ container: ContainerRef, since: String?, follow: Bool) -> AsyncThrowingStream<LogLine, any Error> {
         let argv = commandLine(arguments.logs(container, since: since, follow: follow))
         let events = ProcessRunner.stream(argv, environment: environment)
         let engine = self.engine

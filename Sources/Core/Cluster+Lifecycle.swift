@@ -16,26 +16,49 @@ extension Cluster {
         let deadline = ContinuousClock.now + .seconds(timeout)
         let began = ContinuousClock.now
         let tracker = ReadyTracker(waiting: nodes.map(\.name), began: began, progress: progress)
+        // Every node's state is read up front, in one call: in the orders that start nodes one
+        // after another, an engine call before each start would delay the next node's start.
+        let states = try await currentStates(of: nodes)
+        // Addresses are read while the nodes come up, once no start is left that the reads could
+        // slow down (Podman serialises much of its work).
+        var addresses: [Task<Void, Never>] = []
+        defer { addresses.forEach { $0.cancel() } }
+        func launched(_ node: NodeRecord) { addresses.append(Task { await self.refreshIP(node.name) }) }
 
         switch wait ? record.startOrder : .parallel {
         case .oneByOne:
             for node in nodes {
-                let mark = try await launch(node)
+                let mark = try await launch(node, state: states[node.name])
+                launched(node)
                 try await becomeReady(node, from: mark, deadline: deadline, timeout: timeout, tracker: tracker)
             }
         case .sequential:
             var marks: [String: Int64] = [:]
-            for node in nodes { marks[node.name] = try await launch(node) }
+            for node in nodes { marks[node.name] = try await launch(node, state: states[node.name]) }
+            nodes.forEach(launched)
             try await waitAll(nodes, marks: marks, wait: wait, deadline: deadline, timeout: timeout, tracker: tracker)
         case .parallel:
             let marks = try await withThrowingTaskGroup(of: (String, Int64).self) { group in
-                for node in nodes { group.addTask { (node.name, try await self.launch(node)) } }
+                for node in nodes { group.addTask { (node.name, try await self.launch(node, state: states[node.name])) } }
                 var marks: [String: Int64] = [:]
                 for try await (node, mark) in group { marks[node] = mark }
                 return marks
             }
+            nodes.forEach(launched)
             try await waitAll(nodes, marks: marks, wait: wait, deadline: deadline, timeout: timeout, tracker: tracker)
         }
+        for task in addresses { await task.value }
+    }
+
+    /// The nodes' container states, from one listing of the cluster's containers (a node whose
+    /// container is missing has none: its start then fails with the engine's "no such container").
+    private func currentStates(of nodes: [NodeRecord]) async throws -> [String: ContainerState] {
+        let listed = try await runtime.listContainers(labels: [Labels.cluster: name])
+        var states: [String: ContainerState] = [:]
+        for node in nodes {
+            if let c = listed.first(where: { $0.name == node.container }) { states[node.name] = c.state }
+        }
+        return states
     }
 
     private func waitAll(_ nodes: [NodeRecord], marks: [String: Int64], wait: Bool, deadline: ContinuousClock.Instant,
@@ -59,19 +82,17 @@ extension Cluster {
         }
     }
 
-    /// Starts the container and the log follower; returns the log mark taken just before, so the
-    /// readiness wait sees only this start's lines.
-    private func launch(_ node: NodeRecord) async throws -> Int64 {
+    /// Starts the container (from `state`, read just before) and the log follower; returns the
+    /// log mark taken just before, so the readiness wait sees only this start's lines.
+    private func launch(_ node: NodeRecord, state: ContainerState?) async throws -> Int64 {
         let log = try log(of: node.name)
         let mark = log.mark()
-        let state = try await runtime.inspect(node.container).state
         switch state {
         case .running: break
         case .paused: try await runtime.unpause(node.container)
         default: try await runtime.start(node.container)
         }
         log.follow()
-        await refreshIP(node.name)
         return mark
     }
 

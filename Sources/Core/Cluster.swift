@@ -79,7 +79,7 @@ public actor Cluster {
     public static func create(_ spec: ClusterSpec, runtime: any ContainerRuntime, store: StateStore) async throws -> Cluster {
         try validate(name: spec.name)
         guard !spec.nodes.isEmpty else { throw ClusterError(.usage, "a cluster needs at least one node (nodes = 0 given)") }
-        try await ensureImages(Set(spec.nodes.map(\.plan.image)), runtime: runtime)
+        let imageIDs = try await ensureImages(Set(spec.nodes.map(\.plan.image)), runtime: runtime)
         try store.claim(spec.name)
         let record = ClusterRecord(
             name: spec.name, engine: runtime.engine, profile: spec.profile, image: spec.image,
@@ -89,7 +89,7 @@ public actor Cluster {
         do {
             try store.save(record)
             try await runtime.createNetwork(NetworkSpec(name: record.network, labels: Labels.forResource(cluster: spec.name, keep: spec.keep)))
-            for node in spec.nodes { try await cluster.createNode(node) }
+            try await cluster.createNodes(spec.nodes, imageIDs: imageIDs)
         } catch {
             try? await cluster.remove()
             throw error
@@ -111,15 +111,32 @@ public actor Cluster {
 
     /// Removes containers (services too), the network and the state folder. Idempotent; removes only
     /// resources labelled with this cluster's name.
+    ///
+    /// The nodes' containers are removed at once, while the engine is asked what else carries the
+    /// label (services, leftovers of an earlier process); those go as soon as the answer is in.
     public func remove() async throws {
-        for log in logs.values { await log.stopFollowing() }
-        let mine = [Labels.cluster: name]
-        let containers = try await runtime.listContainers(labels: mine)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for c in containers { group.addTask { try await self.runtime.remove(c.id) } }
-            try await group.waitForAll()
+        await withTaskGroup(of: Void.self) { group in
+            for log in logs.values { group.addTask { await log.stopFollowing() } }
         }
-        for network in try await runtime.listNetworks(labels: mine) { try await runtime.removeNetwork(network) }
+        let mine = [Labels.cluster: name]
+        let known = Set(record.nodes.map(\.container))
+        let runtime = self.runtime
+        let networks = try await withThrowingTaskGroup(of: [String].self) { group in
+            group.addTask { try await runtime.remove(all: known.sorted()); return [] }
+            group.addTask {
+                let others = try await runtime.listContainers(labels: mine).filter { !known.contains($0.name) }
+                try await withThrowingTaskGroup(of: Void.self) { inner in
+                    for c in others { inner.addTask { try await runtime.remove(c.id) } }
+                    try await inner.waitForAll()
+                }
+                return []
+            }
+            group.addTask { try await runtime.listNetworks(labels: mine) }
+            var networks: Set<String> = [record.network]
+            for try await listed in group { networks.formUnion(listed) }
+            return networks
+        }
+        for network in networks.sorted() { try await runtime.removeNetwork(network) }
         try await removeFolder()
     }
 
@@ -162,11 +179,29 @@ public actor Cluster {
         guard !record.nodes.contains(where: { $0.name == spec.name }) else {
             throw ClusterError(.usage, "cluster '\(name)' has a node named '\(spec.name)' already")
         }
-        try await Cluster.ensureImages([spec.plan.image], runtime: runtime)
-        try await createNode(spec)
+        let imageIDs = try await Cluster.ensureImages([spec.plan.image], runtime: runtime)
+        try await createNodes([spec], imageIDs: imageIDs)
     }
 
-    private func createNode(_ spec: NodeSpec) async throws {
+    /// Creates the nodes' folders and containers; the containers all at once (the engine takes
+    /// a while per `create`, and nothing orders them), recorded in the order given.
+    private func createNodes(_ specs: [NodeSpec], imageIDs: [String: String]) async throws {
+        let containers = try specs.map { try prepare($0) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for c in containers { group.addTask { _ = try await self.runtime.createContainer(c) } }
+            try await group.waitForAll()
+        }
+        for (spec, c) in zip(specs, containers) {
+            let node = NodeRecord(name: spec.name, index: spec.index, dc: spec.dc, container: c.name, plan: spec.plan,
+                                  config: spec.config, ip: nil, imageID: imageIDs[spec.plan.image])
+            record.nodes.append(node)
+            logs[spec.name] = Cluster.makeLog(node, cluster: name, runtime: runtime, store: store)
+        }
+        try store.save(record)
+    }
+
+    /// A node's folder and files, and the container to create for it.
+    private func prepare(_ spec: NodeSpec) throws -> ContainerSpec {
         let container = Cluster.containerName(name, spec.name)
         let dir = store.nodeDirectory(name, spec.name)
         try FileManager.default.createDirectory(at: dir.appendingPathComponent("logs"), withIntermediateDirectories: true)
@@ -185,13 +220,7 @@ public actor Cluster {
         c.ports = spec.plan.ports
         c.user = spec.plan.user
         c.mounts = mounts(for: spec.plan, nodeDirectory: dir)
-        let id = try await runtime.createContainer(c)
-        let imageID = try? await runtime.inspect(id).imageID
-        let node = NodeRecord(name: spec.name, index: spec.index, dc: spec.dc, container: container, plan: spec.plan,
-                              config: spec.config, ip: nil, imageID: imageID)
-        record.nodes.append(node)
-        logs[spec.name] = Cluster.makeLog(node, cluster: name, runtime: runtime, store: store)
-        try store.save(record)
+        return c
     }
 
     /// Replaces a node's plan and configuration (e.g. after `n:set_config`): the files are written
@@ -212,7 +241,9 @@ public actor Cluster {
                 try await runtime.remove(old.container)
                 record.nodes.removeAll { $0.name == name }
                 logs[name] = nil
-                try await createNode(NodeSpec(name: old.name, index: old.index, dc: old.dc, plan: plan, config: config))
+                let imageIDs = try await Cluster.ensureImages([plan.image], runtime: runtime)
+                try await createNodes([NodeSpec(name: old.name, index: old.index, dc: old.dc, plan: plan, config: config)],
+                                      imageIDs: imageIDs)
                 return
             }
         }
@@ -247,10 +278,17 @@ public actor Cluster {
     }
 
     /// Images must be present before anything is created; a missing one is pulled once, unless
-    /// `CCM_LUA_PULL=never` (tests and offline machines: no registry is ever contacted).
-    static func ensureImages(_ images: Set<String>, runtime: any ContainerRuntime) async throws {
+    /// `CCM_LUA_PULL=never` (tests and offline machines: no registry is ever contacted). Returns
+    /// each image's id (recorded per node, so a failure can name the exact image).
+    @discardableResult
+    static func ensureImages(_ images: Set<String>, runtime: any ContainerRuntime) async throws -> [String: String] {
         let engine = runtime.engine.rawValue
-        for image in images.sorted() where try await !runtime.imageExists(image) {
+        var ids: [String: String] = [:]
+        for image in images.sorted() {
+            do {
+                ids[image] = try await runtime.inspectImage(image).id
+                continue
+            } catch let error as RuntimeError where error.kind == .imageNotFound {}
             let advice = "build or load it first (`\(engine) images` lists what is here), or check the name and tag"
             guard PullPolicy.fromEnvironment() == .missing else {
                 throw RuntimeError(.imageNotFound, engine: runtime.engine,
@@ -259,6 +297,7 @@ public actor Cluster {
             }
             do {
                 try await runtime.pullImage(image)
+                ids[image] = try? await runtime.inspectImage(image).id
             } catch var error as RuntimeError {
                 error.kind = .imageNotFound
                 error.summary = "image '\(image)' is not on this machine and could not be pulled"
@@ -266,6 +305,7 @@ public actor Cluster {
                 throw error
             }
         }
+        return ids
     }
 
     // MARK: Status

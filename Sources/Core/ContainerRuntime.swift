@@ -46,6 +46,9 @@ public protocol ContainerRuntime: Sendable {
     /// Force-removes at once (no graceful stop), with its anonymous volumes.
     /// Removing a container that does not exist is not an error.
     func remove(_ container: ContainerRef) async throws
+    /// `remove` for several containers. One engine call where the engine allows (Podman removes
+    /// three containers in one `rm` in half the time three concurrent `rm`s take).
+    func remove(all containers: [ContainerRef]) async throws
     func inspect(_ container: ContainerRef) async throws -> ContainerInfo
     /// Containers carrying every one of `labels` (running or not; an empty value matches any value).
     func listContainers(labels: [String: String]) async throws -> [ContainerSummary]
@@ -233,4 +236,14 @@ public struct LogLine: Sendable, Equatable {
     public var timestamp: String
     public var text: String
     public init(timestamp: String, text: String) { self.timestamp = timestamp; self.text = text }
+}
+
+extension ContainerRuntime {
+    /// Removes them concurrently, one call each.
+    public func remove(all containers: [ContainerRef]) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for c in containers { group.addTask { try await self.remove(c) } }
+            try await group.waitForAll()
+        }
+    }
 }

@@ -50,6 +50,7 @@ import Core
     @Test func removeKillsAtOnceOnBothEngines() {
         #expect(CLIArguments(engine: .docker).remove("n1") == ["rm", "-f", "-v", "n1"])
         #expect(CLIArguments(engine: .podman).remove("n1") == ["rm", "-f", "-v", "-t", "0", "n1"])
+        #expect(CLIArguments(engine: .podman).remove(all: ["n1", "n2"]) == ["rm", "-f", "-v", "-t", "0", "n1", "n2"])
     }
 
     @Test(arguments: Engine.allCases)

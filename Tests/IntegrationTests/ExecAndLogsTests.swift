@@ -76,10 +76,13 @@ extension EngineTests {
             #expect(seen.last?.text == "after-follow-began")
             #expect(seen.allSatisfy { $0.timestamp.count >= 20 })
 
-            // The consumer stopped: the `logs --follow` client must be gone.
+            // The consumer stopped: the `logs --follow` client (or, where Podman's log file is read
+            // directly, the `podman wait` that tells when the container stops) must be gone.
             let me = ProcessInfo.processInfo.processIdentifier
             let noFollower = await eventually(5) {
-                !HostProcesses.children(of: me).contains { $0.commandLine.contains(" logs ") && $0.commandLine.contains(name) }
+                !HostProcesses.children(of: me).contains {
+                    ($0.commandLine.contains(" logs ") || $0.commandLine.contains(" wait ")) && $0.commandLine.contains(name)
+                }
             }
             #expect(noFollower, "a `\(engine.rawValue) logs --follow` process was left behind")
 

@@ -105,6 +105,7 @@ public struct CLIArguments: Sendable {
     }
 
     public func start(_ container: ContainerRef) -> [String] { ["start", container] }
+    public func start(inOrder containers: [ContainerRef]) -> [String] { ["start"] + containers }
 
     public func stop(_ container: ContainerRef, timeout: Double) -> [String] {
         ["stop", "-t", Self.wholeSeconds(timeout), container]
@@ -133,6 +134,7 @@ public struct CLIArguments: Sendable {
     }
 
     public func inspectContainer(_ container: ContainerRef) -> [String] { ["container", "inspect", container] }
+    public func inspectContainers(_ containers: [ContainerRef]) -> [String] { ["container", "inspect"] + containers }
 
     public func listContainers(labels: [String: String]) -> [String] {
         ["ps", "-a", "--no-trunc"] + filterFlags(labels) + ["--format", "json"]

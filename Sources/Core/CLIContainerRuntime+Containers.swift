@@ -11,6 +11,20 @@ extension CLIContainerRuntime {
         try await run(arguments.start(container), subject: .start(container))
     }
 
+    /// Podman: one `start a b c` (it starts them in that order), since each Podman call costs about
+    /// 0.2 s of start-up and locking. Docker: one call each, which costs little and leaves the
+    /// containers' starts a moment apart, as separate calls do (measured with bench/cluster-start:
+    /// `docker start a b c` made a 3-node etcd cluster ready 1.7 s later, its nodes coming up
+    /// together and probing peers that did not answer yet).
+    public func start(inOrder containers: [ContainerRef]) async throws {
+        guard let first = containers.first else { return }
+        guard engine == .podman, containers.count > 1 else {
+            for container in containers { try await start(container) }
+            return
+        }
+        try await run(arguments.start(inOrder: containers), subject: .start(first))
+    }
+
     public func stop(_ container: ContainerRef, timeout: Double) async throws {
         try await run(arguments.stop(container, timeout: timeout), subject: .container(container))
     }
@@ -53,6 +67,13 @@ extension CLIContainerRuntime {
     public func inspect(_ container: ContainerRef) async throws -> ContainerInfo {
         let output = try await run(arguments.inspectContainer(container), subject: .container(container))
         return try CLIOutput.containerInfo(output.stdout)
+    }
+
+    /// One `container inspect a b c` (a missing one fails the call, as inspecting it alone would).
+    public func inspect(all containers: [ContainerRef]) async throws -> [ContainerInfo] {
+        guard let first = containers.first else { return [] }
+        let output = try await run(arguments.inspectContainers(containers), subject: .container(first))
+        return try CLIOutput.containerInfos(output.stdout)
     }
 
     public func listContainers(labels: [String: String]) async throws -> [ContainerSummary] {

@@ -49,6 +49,14 @@ public enum CLIOutput {
     // MARK: Containers
 
     public static func containerInfo(_ data: [UInt8]) throws -> ContainerInfo {
+        guard let first = try containerInfos(data).first else {
+            throw ParseError(what: "container inspect", detail: "empty list")
+        }
+        return first
+    }
+
+    /// Every container of a `container inspect a b c`, in order.
+    public static func containerInfos(_ data: [UInt8]) throws -> [ContainerInfo] {
         struct State: Decodable {
             var Status: String
             var ExitCode: Int32?
@@ -67,24 +75,23 @@ public enum CLIOutput {
             var NetworkSettings: NetworkSettings?
             var Config: Config?
         }
-        guard let doc = try objects(Doc.self, from: data, what: "container inspect").first else {
-            throw ParseError(what: "container inspect", detail: "empty list")
+        return try objects(Doc.self, from: data, what: "container inspect").map { doc in
+            var addresses: [String: String] = [:]
+            for (network, endpoint) in doc.NetworkSettings?.Networks ?? [:] {
+                if let ip = endpoint.IPAddress, !ip.isEmpty { addresses[network] = ip }
+            }
+            return ContainerInfo(
+                id: doc.Id,
+                name: doc.Name.hasPrefix("/") ? String(doc.Name.dropFirst()) : doc.Name,
+                image: doc.ImageName ?? doc.Config?.Image ?? "",
+                imageID: prefixedID(doc.Image),
+                state: ContainerState(engineText: doc.State.Status),
+                exitCode: doc.State.ExitCode ?? 0,
+                pid: doc.State.Pid ?? 0,
+                startedAt: neverIsEmpty(doc.State.StartedAt),
+                ipAddresses: addresses,
+                labels: doc.Config?.Labels ?? [:])
         }
-        var addresses: [String: String] = [:]
-        for (network, endpoint) in doc.NetworkSettings?.Networks ?? [:] {
-            if let ip = endpoint.IPAddress, !ip.isEmpty { addresses[network] = ip }
-        }
-        return ContainerInfo(
-            id: doc.Id,
-            name: doc.Name.hasPrefix("/") ? String(doc.Name.dropFirst()) : doc.Name,
-            image: doc.ImageName ?? doc.Config?.Image ?? "",
-            imageID: prefixedID(doc.Image),
-            state: ContainerState(engineText: doc.State.Status),
-            exitCode: doc.State.ExitCode ?? 0,
-            pid: doc.State.Pid ?? 0,
-            startedAt: neverIsEmpty(doc.State.StartedAt),
-            ipAddresses: addresses,
-            labels: doc.Config?.Labels ?? [:])
     }
 
     public static func containerList(_ data: [UInt8]) throws -> [ContainerSummary] {

@@ -19,23 +19,30 @@ extension Cluster {
         // Every node's state is read up front, in one call: in the orders that start nodes one
         // after another, an engine call before each start would delay the next node's start.
         let states = try await currentStates(of: nodes)
-        // Addresses are read while the nodes come up, once no start is left that the reads could
-        // slow down (Podman serialises much of its work).
-        var addresses: [Task<Void, Never>] = []
-        defer { addresses.forEach { $0.cancel() } }
-        func launched(_ node: NodeRecord) { addresses.append(Task { await self.refreshIP(node.name) }) }
+        // Addresses are read while the nodes come up, in one engine call once no start is left
+        // that it could slow down (Podman serialises much of its work).
+        var addresses: Task<Void, Never>?
+        defer { addresses?.cancel() }
+        func launched(_ nodes: [NodeRecord]) { addresses = Task { await self.refreshIPs(nodes.map(\.name)) } }
 
         switch wait ? record.startOrder : .parallel {
         case .oneByOne:
             for node in nodes {
                 let mark = try await launch(node, state: states[node.name])
-                launched(node)
+                launched([node])
                 try await becomeReady(node, from: mark, deadline: deadline, timeout: timeout, tracker: tracker)
             }
         case .sequential:
+            // One engine call starts them all in order; the log followers begin once it returns
+            // (they resume from the logs' start, so no line is missed), so their engine calls do
+            // not slow the starts down.
             var marks: [String: Int64] = [:]
-            for node in nodes { marks[node.name] = try await launch(node, state: states[node.name]) }
-            nodes.forEach(launched)
+            for node in nodes { marks[node.name] = try log(of: node.name).mark() }
+            for node in nodes where states[node.name] == .paused { try await runtime.unpause(node.container) }
+            let stopped = nodes.filter { states[$0.name] != .running && states[$0.name] != .paused }
+            try await runtime.start(inOrder: stopped.map(\.container))
+            for node in nodes { try log(of: node.name).follow() }
+            launched(nodes)
             try await waitAll(nodes, marks: marks, wait: wait, deadline: deadline, timeout: timeout, tracker: tracker)
         case .parallel:
             let marks = try await withThrowingTaskGroup(of: (String, Int64).self) { group in
@@ -44,15 +51,21 @@ extension Cluster {
                 for try await (node, mark) in group { marks[node] = mark }
                 return marks
             }
-            nodes.forEach(launched)
+            launched(nodes)
             try await waitAll(nodes, marks: marks, wait: wait, deadline: deadline, timeout: timeout, tracker: tracker)
         }
-        for task in addresses { await task.value }
+        await addresses?.value
     }
 
     /// The nodes' container states, from one listing of the cluster's containers (a node whose
     /// container is missing has none: its start then fails with the engine's "no such container").
     private func currentStates(of nodes: [NodeRecord]) async throws -> [String: ContainerState] {
+        // Containers this process created and never started need no asking.
+        if nodes.allSatisfy({ neverStarted.contains($0.name) }) {
+            neverStarted.subtract(nodes.map(\.name))
+            return Dictionary(uniqueKeysWithValues: nodes.map { ($0.name, ContainerState.created) })
+        }
+        neverStarted.subtract(nodes.map(\.name))
         let listed = try await runtime.listContainers(labels: [Labels.cluster: name])
         var states: [String: ContainerState] = [:]
         for node in nodes {

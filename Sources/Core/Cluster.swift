@@ -42,6 +42,8 @@ public actor Cluster {
     public nonisolated let store: StateStore
     var record: ClusterRecord
     var logs: [String: NodeLog] = [:]
+    /// Nodes created by this process and not started yet: their state is known without asking.
+    var neverStarted: Set<String> = []
 
     init(record: ClusterRecord, runtime: any ContainerRuntime, store: StateStore) {
         self.name = record.name
@@ -197,6 +199,7 @@ public actor Cluster {
             record.nodes.append(node)
             logs[spec.name] = Cluster.makeLog(node, cluster: name, runtime: runtime, store: store)
         }
+        neverStarted.formUnion(specs.map(\.name))
         try store.save(record)
     }
 
@@ -334,11 +337,14 @@ public actor Cluster {
         return info.ipAddresses[record.network]
     }
 
-    func refreshIP(_ node: String) async {
-        guard let i = record.nodes.firstIndex(where: { $0.name == node }),
-              let ip = try? await runtime.inspect(record.nodes[i].container).ipAddresses[record.network],
-              ip != record.nodes[i].ip else { return }
-        record.nodes[i].ip = ip
-        try? store.save(record)
+    /// Reads the nodes' addresses (one engine call) and keeps changed ones in the record.
+    func refreshIPs(_ names: [String]) async {
+        let indexes = names.compactMap { name in record.nodes.firstIndex { $0.name == name } }
+        guard let infos = try? await runtime.inspect(all: indexes.map { record.nodes[$0].container }) else { return }
+        var changed = false
+        for (i, info) in zip(indexes, infos) {
+            if let ip = info.ipAddresses[record.network], ip != record.nodes[i].ip { record.nodes[i].ip = ip; changed = true }
+        }
+        if changed { try? store.save(record) }
     }
 }

@@ -49,7 +49,11 @@ public protocol ContainerRuntime: Sendable {
     /// `remove` for several containers. One engine call where the engine allows (Podman removes
     /// three containers in one `rm` in half the time three concurrent `rm`s take).
     func remove(all containers: [ContainerRef]) async throws
+    /// Starts them one after another, in order, without waiting for anything in between.
+    func start(inOrder containers: [ContainerRef]) async throws
     func inspect(_ container: ContainerRef) async throws -> ContainerInfo
+    /// Several at once, in order (a missing one is an error, as for `inspect`).
+    func inspect(all containers: [ContainerRef]) async throws -> [ContainerInfo]
     /// Containers carrying every one of `labels` (running or not; an empty value matches any value).
     func listContainers(labels: [String: String]) async throws -> [ContainerSummary]
 
@@ -239,6 +243,21 @@ public struct LogLine: Sendable, Equatable {
 }
 
 extension ContainerRuntime {
+    /// One call each, concurrently.
+    public func inspect(all containers: [ContainerRef]) async throws -> [ContainerInfo] {
+        try await withThrowingTaskGroup(of: (Int, ContainerInfo).self) { group in
+            for (i, c) in containers.enumerated() { group.addTask { (i, try await self.inspect(c)) } }
+            var infos = [ContainerInfo?](repeating: nil, count: containers.count)
+            for try await (i, info) in group { infos[i] = info }
+            return infos.compactMap { $0 }
+        }
+    }
+
+    /// One call each, in order.
+    public func start(inOrder containers: [ContainerRef]) async throws {
+        for c in containers { try await start(c) }
+    }
+
     /// Removes them concurrently, one call each.
     public func remove(all containers: [ContainerRef]) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in

@@ -75,11 +75,9 @@ final class Scheduler {
         let previous = current
         current = coroutine
         coroutine.state = .running
-        ccm_set_running(coroutine.thread)
         var results: Int32 = 0
         let status = lua_resume(coroutine.thread, previous?.thread ?? vm.main, arguments, &results)
         current = previous
-        ccm_set_running(previous?.thread)
 
         switch status {
         case LUA_YIELD where results == 1 && ccm_issentinel(coroutine.thread, -1) != 0:
@@ -127,10 +125,8 @@ final class Scheduler {
     private func closeThread(of coroutine: Coroutine, original: Int32 = LUA_NOREF) {
         let previous = current
         current = coroutine
-        ccm_set_running(coroutine.thread)
         let status = lua_resetthread(coroutine.thread)
         current = previous
-        ccm_set_running(previous?.thread)
         lua_rawgeti(coroutine.thread, LuaStack.registry, lua_Integer(original))
         let isOriginal = lua_rawequal(coroutine.thread, -1, -2) != 0
         ccm_pop(coroutine.thread, 1)

@@ -61,23 +61,19 @@ static volatile sig_atomic_t interrupted = 0;
 static volatile sig_atomic_t signals_seen = 0;
 static volatile sig_atomic_t last_signal = 0;
 static int notify_fd = -1;
-static lua_State *volatile running = NULL;
 
 static void interrupt_hook(lua_State *L, lua_Debug *ar) {
   (void)ar;
   if (interrupted) luaL_error(L, "interrupted!");
 }
 
-/* Every 1000 instructions is cheap, and reaches `while true do end` within microseconds. */
+/* Every 1000 instructions is cheap, and reaches `while true do end` within microseconds. The
+ * hook stays installed for the whole run (coroutines inherit it), so a signal only has to set
+ * `interrupted`: unlike lua.c, whose handler runs on the Lua thread, ours may run on any thread,
+ * where calling lua_sethook would race with the Lua thread. (A script that replaces the hook with
+ * debug.sethook can then only be interrupted where it waits.) */
 void ccm_install_interrupt_hook(lua_State *L) {
   lua_sethook(L, interrupt_hook, LUA_MASKCOUNT, 1000);
-}
-
-void ccm_interrupt(lua_State *L) {
-  interrupted = 1;
-  /* lua_sethook is safe to call from a signal handler (lua.c relies on it). This re-arms the
-   * hook in case a script replaced it with debug.sethook. */
-  if (L != NULL) lua_sethook(L, interrupt_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
 }
 
 int ccm_interrupted(void) { return interrupted; }
@@ -91,12 +87,10 @@ void ccm_clear_interrupt(int forget_signals) {
   }
 }
 
-void ccm_set_running(lua_State *L) { running = L; }
-
 static void on_signal(int sig) {
   if (signals_seen++ > 0) _exit(128 + sig); /* asked twice: stop now, no cleanup */
   last_signal = sig;
-  ccm_interrupt(running);
+  interrupted = 1;
   if (notify_fd >= 0) {
     unsigned char byte = (unsigned char)sig;
     ssize_t ignored = write(notify_fd, &byte, 1); /* write(2) is async-signal-safe */

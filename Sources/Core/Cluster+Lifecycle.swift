@@ -19,6 +19,8 @@ extension Cluster {
         // Every node's state is read up front, in one call: in the orders that start nodes one
         // after another, an engine call before each start would delay the next node's start.
         let states = try await currentStates(of: nodes)
+        // A node that is up already will not print its ready line again: only its probe counts.
+        let up = Set(nodes.filter { states[$0.name] == .running || states[$0.name] == .paused }.map(\.name))
         // Addresses are read while the nodes come up, in one engine call once no start is left
         // that it could slow down (Podman serialises much of its work).
         var addresses: Task<Void, Never>?
@@ -30,7 +32,8 @@ extension Cluster {
             for node in nodes {
                 let mark = try await launch(node, state: states[node.name])
                 launched([node])
-                try await becomeReady(node, from: mark, deadline: deadline, timeout: timeout, tracker: tracker)
+                try await becomeReady(node, from: mark, wasUp: up.contains(node.name), deadline: deadline, timeout: timeout,
+                                      tracker: tracker)
             }
         case .sequential:
             // One engine call starts them all in order; the log followers begin once it returns
@@ -43,7 +46,7 @@ extension Cluster {
             try await runtime.start(inOrder: stopped.map(\.container))
             for node in nodes { try log(of: node.name).follow() }
             launched(nodes)
-            try await waitAll(nodes, marks: marks, wait: wait, deadline: deadline, timeout: timeout, tracker: tracker)
+            try await waitAll(nodes, marks: marks, up: up, wait: wait, deadline: deadline, timeout: timeout, tracker: tracker)
         case .parallel:
             let marks = try await withThrowingTaskGroup(of: (String, Int64).self) { group in
                 for node in nodes { group.addTask { (node.name, try await self.launch(node, state: states[node.name])) } }
@@ -52,7 +55,7 @@ extension Cluster {
                 return marks
             }
             launched(nodes)
-            try await waitAll(nodes, marks: marks, wait: wait, deadline: deadline, timeout: timeout, tracker: tracker)
+            try await waitAll(nodes, marks: marks, up: up, wait: wait, deadline: deadline, timeout: timeout, tracker: tracker)
         }
         await addresses?.value
     }
@@ -74,14 +77,15 @@ extension Cluster {
         return states
     }
 
-    private func waitAll(_ nodes: [NodeRecord], marks: [String: Int64], wait: Bool, deadline: ContinuousClock.Instant,
+    private func waitAll(_ nodes: [NodeRecord], marks: [String: Int64], up: Set<String>, wait: Bool, deadline: ContinuousClock.Instant,
                          timeout: Double, tracker: ReadyTracker) async throws {
         guard wait else { return }
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for node in nodes {
                     group.addTask {
-                        try await self.becomeReady(node, from: marks[node.name] ?? 0, deadline: deadline, timeout: timeout, tracker: tracker)
+                        try await self.becomeReady(node, from: marks[node.name] ?? 0, wasUp: up.contains(node.name),
+                                                   deadline: deadline, timeout: timeout, tracker: tracker)
                     }
                 }
                 try await group.waitForAll()
@@ -110,11 +114,11 @@ extension Cluster {
     }
 
     /// Waits for the node's readiness: its log line (from `mark`), then its probe until it passes.
-    private func becomeReady(_ node: NodeRecord, from mark: Int64, deadline: ContinuousClock.Instant, timeout: Double,
+    private func becomeReady(_ node: NodeRecord, from mark: Int64, wasUp: Bool, deadline: ContinuousClock.Instant, timeout: Double,
                              tracker: ReadyTracker) async throws {
         let readiness = node.plan.readiness
         let remaining = { max(0, (deadline - ContinuousClock.now).seconds) }
-        if let pattern = readiness.logPattern {
+        if let pattern = readiness.logPattern, !wasUp {
             _ = try await log(of: node.name).wait(for: try LogPattern(pattern, plain: readiness.plain), from: mark,
                                                   timeout: remaining(), nodeName: node.name)
         }

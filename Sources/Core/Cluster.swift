@@ -93,7 +93,8 @@ public actor Cluster {
             try await runtime.createNetwork(NetworkSpec(name: record.network, labels: Labels.forResource(cluster: spec.name, keep: spec.keep)))
             try await cluster.createNodes(spec.nodes, imageIDs: imageIDs)
         } catch {
-            try? await cluster.remove()
+            // In a task of its own: when the failure is a cancellation, the rollback must still run.
+            await Task { try? await cluster.remove() }.value
             throw error
         }
         return cluster

@@ -90,8 +90,9 @@ func runCluster(_ source: String, images: [String] = ["scylladb/scylla:latest", 
     }
 
     let variables = env.merging(["CCM_LUA_HOME": home.path]) { a, _ in a }
+    let saved = variables.keys.map { ($0, getenv($0).map { String(cString: $0) }) }
     for (key, value) in variables { setenv(key, value, 1) }
-    defer { for key in variables.keys { unsetenv(key) } }
+    defer { for (key, old) in saved { if let old { setenv(key, old, 1) } else { unsetenv(key) } } }
 
     let fake = FakeContainerRuntime(images: images)
     prepare(fake)

@@ -100,13 +100,25 @@ extension FakeClusters {
             let run = try await runCluster("""
                 local ok = true
                 cluster.create { name = "noimg", image = "scylladb/scylla:0.0-nope" }
-                """, images: [], prepare: { $0.failNext("pullImage", with: .imageNotFound) })
+                """, images: [], env: ["CCM_LUA_PULL": "missing"], prepare: { $0.failNext("pullImage", with: .imageNotFound) })
             let error = try #require(run.error, "\(run.summary)")
             #expect(error.kind == "image", "\(error)")
             #expect(error.text.hasPrefix(run.at(2) + "image 'scylladb/scylla:0.0-nope' is not on this machine and could not be pulled"),
                     "\(error.text)")
             #expect(error.message.contains("hint:"), "\(error.message)")
             #expect(run.fake.calls("pullImage").map(\.arguments) == [["scylladb/scylla:0.0-nope"]])
+            #expect(run.fake.calls("createNetwork").isEmpty && run.files.isEmpty)
+        }
+
+        @Test func withPullingOffAMissingImageIsNeverPulled() async throws {
+            let run = try await runCluster("""
+                cluster.create { name = "noimg", image = "scylladb/scylla:0.0-nope" }
+                """, images: [], env: ["CCM_LUA_PULL": "never"])
+            let error = try #require(run.error, "\(run.summary)")
+            #expect(error.kind == "image", "\(error)")
+            #expect(error.text.hasPrefix(run.at(1) + "image 'scylladb/scylla:0.0-nope' is not on this machine (pulling is off: CCM_LUA_PULL=never)"),
+                    "\(error.text)")
+            #expect(run.fake.calls("pullImage").isEmpty)
             #expect(run.fake.calls("createNetwork").isEmpty && run.files.isEmpty)
         }
 

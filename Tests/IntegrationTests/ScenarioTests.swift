@@ -174,4 +174,49 @@ import Core
             #expect(try await scenario.leftovers([name]).isEmpty)
         }
     }
+
+    @Test(arguments: Engine.allCases)
+    func aRunningEtcdClusterGrowsByOneMember(_ engine: Engine) async throws {
+        let name = Self.unique("grow", engine)
+        try await Self.withScenario(engine, clusters: [name]) { scenario in
+            let script = try scenario.write("grow.lua", """
+                local c = cluster.create { profile = "etcd", name = "\(name)", nodes = 3 }
+                c:start()
+                c:node(1):etcdctl("put", "before", "1")
+                local n4 = c:add_node { start = true }
+                print("added " .. n4.name .. " " .. n4:state())
+                print("members " .. select(2, c:node(1):etcdctl("member", "list"):gsub("started", "")))
+                print("reads " .. n4:etcdctl("get", "before", "--print-value-only"):gsub("%s+$", ""))
+                """)
+            let result = try scenario.run([script])
+            #expect(result.status == 0, "stderr:\n\(result.stderr)")
+            for line in ["added node4 running", "members 4", "reads 1"] {
+                #expect(result.stdout.contains(line), "missing '\(line)' in:\n\(result.stdout)")
+            }
+            #expect(try await scenario.leftovers([name]).isEmpty)
+        }
+    }
+
+    @Test(arguments: Engine.allCases)
+    func aClusterWhoseCreationWasCancelledIsRemovedToo(_ engine: Engine) async throws {
+        let name = Self.unique("cancel", engine)
+        try await Self.withScenario(engine, clusters: [name]) { scenario in
+            // The failing branch cancels its sibling in the middle of creating the cluster: once its
+            // network exists, while its containers are being created.
+            let script = try scenario.write("cancel.lua", """
+                parallel(
+                  function() cluster.create { profile = "etcd", name = "\(name)", nodes = 3 } end,
+                  function()
+                    wait_until(function()
+                      return exec.host({ "\(engine.rawValue)", "network", "ls", "-q", "--filter", "label=ccm-lua.cluster=\(name)" }).stdout ~= ""
+                    end, { timeout = 30, interval = 0.01 })
+                    error("stop right away")
+                  end)
+                """)
+            let result = try scenario.run([script])
+            #expect(result.status == 1)
+            #expect(result.stderr.contains("stop right away"), "stderr:\n\(result.stderr)")
+            #expect(try await scenario.leftovers([name]).isEmpty)
+        }
+    }
 }

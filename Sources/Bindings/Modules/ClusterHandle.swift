@@ -47,9 +47,12 @@ final class ClusterHandle: LuaObject {
         }
 
         m.method("remove") { h, ctx in
-            if let entry = h.cleanup { ctx.cleanup.remove(entry); h.cleanup = nil }
             let cluster = h.cluster
-            return ctx.suspend { try await cluster.remove() }
+            // The removal at exit stays registered until this one succeeded: it retries a failed one.
+            return ctx.suspend({ try await cluster.remove() }) { ctx, _ in
+                if let entry = h.cleanup { ctx.cleanup.remove(entry); h.cleanup = nil }
+                return 0
+            }
         }
 
         m.method("status") { h, ctx in

@@ -31,17 +31,32 @@ enum ClusterModule {
         let requested = try engineName(spec["runtime"])
         let clusterSpec = ClusterSpec(name: name, profile: profile, image: image, startOrder: order, keep: keep, nodes: nodes)
         let store = StateStore.fromEnvironment()
-        return ctx.suspend({
+        // The creation runs in a task of its own that a Ctrl-C does not cancel: a half-made cluster
+        // is finished or rolled back, never abandoned. The removal at exit is registered now, before
+        // anything exists, and waits for that task, so an interrupt at any moment leaves nothing.
+        let creation = Task { () throws -> Cluster in
             let runtime = try await Engines.shared.runtime(requested)
             return try await Cluster.create(clusterSpec, runtime: runtime, store: store)
-        }, then: { ctx, cluster in
+        }
+        let atExit = keep ? nil : ctx.cleanup.add("remove cluster \(name)") {
+            guard let cluster = try? await creation.value else { return }   // failed: Core rolled it back
+            await removeAtExit(cluster)
+        }
+        return ctx.suspend({ try await creation.value }, then: { ctx, cluster in
             let handle = ClusterHandle(cluster, engine: cluster.runtime.engine, verbose: ctx.vm.log.isEnabled(.info))
-            if !keep {
-                handle.cleanup = ctx.cleanup.add("remove cluster \(name)") { try? await cluster.remove() }
-            }
+            handle.cleanup = atExit
             ctx.push(handle)
             return 1
         })
+    }
+
+    /// Removes a cluster the script did not keep; a failure is reported with what to do, since the
+    /// script has ended and cannot handle it.
+    static func removeAtExit(_ cluster: Cluster) async {
+        do { try await cluster.remove() } catch {
+            let text = "ccm-lua: could not remove cluster '\(cluster.name)': \(error)\n  remove what is left with `ccm-lua rm \(cluster.name)`\n"
+            FileHandle.standardError.write(Data(text.utf8))
+        }
     }
 
     static func nodeSpec(_ value: ConfigValue) throws -> NodeSpec {

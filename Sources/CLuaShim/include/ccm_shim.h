@@ -39,12 +39,10 @@ int ccm_issentinel(lua_State *L, int idx);
 
 /* ---- Interrupts (Ctrl-C) -------------------------------------------------------------------- */
 
-/* Installs a count hook on L (new coroutines inherit it) that raises "interrupted!" once
- * ccm_interrupt() has been called, and keeps raising it so a pcall loop cannot swallow it. */
+/* Installs a count hook on L (new coroutines inherit it) that raises "interrupted!" once a
+ * signal came, and keeps raising it so a pcall loop cannot swallow it. */
 void ccm_install_interrupt_hook(lua_State *L);
-/* Async-signal-safe: marks the state interrupted and re-arms the hook on `running` (may be NULL),
- * the way lua.c's laction does. */
-void ccm_interrupt(lua_State *running);
+/* Whether SIGINT/SIGTERM came (and was not cleared). */
 int ccm_interrupted(void);
 /* The signal that caused the interrupt (SIGINT, SIGTERM), or 0. */
 int ccm_interrupt_signal(void);
@@ -55,11 +53,9 @@ void ccm_handle_signals(void);
 /* Clears the interrupt. With forget_signals, the next signal counts as a first one again (the
  * REPL after an interrupted line); without, a second Ctrl-C during cleanup still exits at once. */
 void ccm_clear_interrupt(int forget_signals);
-/* Installs SIGINT/SIGTERM handlers: first signal -> ccm_interrupt(ccm_running) and one byte
+/* Installs SIGINT/SIGTERM handlers: first signal -> the interrupted flag and one byte
  * (the signal number) written to `notify_fd`; a second signal exits at once with 128+signal. */
 void ccm_install_signal_handlers(int notify_fd);
-/* The coroutine the scheduler is resuming now; read by the signal handler. */
-void ccm_set_running(lua_State *L);
 
 /* ---- State creation -------------------------------------------------------------------------- */
 

@@ -305,16 +305,30 @@ function Cluster:add_node(opts)
     usage("add_node needs the cluster's profile: only clusters created by this script can grow")
   end
   local view = self._view
+  -- A node added while the cluster runs joins it; one added before the first start is just
+  -- one more node of the new cluster.
+  local joining = false
+  for _, status in ipairs(self:status()) do
+    if status.state == "running" then joining = true end
+  end
   local record = { name = name, index = index, dc = opts.dc or (self._nodes[1] and self._nodes[1].dc) }
   view.nodes[#view.nodes + 1] = record
-  local node_view = { name = name, index = index, dc = record.dc, cluster = view, joining = true }
-  node_view.config = core.merge_config(profile_defaults(profile, view), self._spec.config or {})
-  self._handle:add_node {
-    name = name, index = index, dc = record.dc, config = node_view.config,
-    plan = plan_node(profile, node_view, view, self._spec, self.image),
-  }
+  local node_view = { name = name, index = index, dc = record.dc, cluster = view, joining = joining }
+  local ok, err = pcall(function()
+    node_view.config = core.merge_config(profile_defaults(profile, view), self._spec.config or {})
+    self._handle:add_node {
+      name = name, index = index, dc = record.dc, config = node_view.config,
+      plan = plan_node(profile, node_view, view, self._spec, self.image),
+    }
+  end)
+  if not ok then
+    table.remove(view.nodes)
+    error(err, 0)
+  end
   local n = setmetatable({ name = name, index = index, dc = record.dc, cluster = self }, Node)
   self._nodes[#self._nodes + 1] = n
+  -- The profile may have to tell the running cluster first (etcd: `member add`).
+  if joining and profile.on_add then profile.on_add(self, n) end
   if opts.start then n:start { timeout = opts.timeout } end
   return n
 end

@@ -1,5 +1,7 @@
 --- etcd: a real Raft cluster. Nodes find each other by name on the cluster network
 --- (node1:2380, ...), so the initial cluster is known before any container starts.
+local errors = require "ccm.errors"
+
 local profile = {
   name = "etcd",
   -- Starting containers one after another (without waiting) is the fastest way to a ready etcd
@@ -48,6 +50,27 @@ function profile.node(node, cluster)
       probe = { "etcdctl", "--endpoints=" .. url("127.0.0.1", profile.client_port), "endpoint", "health" },
     },
   }
+end
+
+--- A node added to a running cluster (c:add_node) joins as a new member: the cluster is told
+--- first, through a running node, as etcd requires (its plan says --initial-cluster-state existing).
+function profile.on_add(c, n)
+  local argv = { "etcdctl", "--endpoints=" .. url("127.0.0.1", profile.client_port),
+                 "member", "add", n.name, "--peer-urls=" .. url(n.name, profile.peer_port) }
+  for _, peer in ipairs(c:nodes()) do
+    if peer ~= n and peer:state() == "running" then
+      -- etcd refuses new members ("unhealthy cluster") until every member has been connected for
+      -- a few seconds, as right after a start: wait that out; any other failure is raised.
+      wait_until(function()
+        local result = peer:exec(argv, { timeout = 10 })
+        if result.code == 0 then return true end
+        if result.stderr:find("unhealthy cluster", 1, true) then return false end
+        errors.raise("exec", ("%s: `%s` exited %d: %s"):format(peer.name, table.concat(argv, " "), result.code,
+          result.stderr), 1, { node = peer.name, code = result.code, stderr = result.stderr })
+      end, { timeout = 30, interval = 0.5 })
+      return
+    end
+  end
 end
 
 profile.methods = {}

@@ -6,17 +6,23 @@ import CLuaShim
 enum ErrorReport {
     /// The error value is on top of `thread` (a coroutine that died with it).
     static func uncaught(on thread: LuaState, main: LuaState) -> String {
-        var text = "ccm-lua: " + message(at: -1, on: thread)
-        if lua_type(thread, -1) == LUA_TTABLE {
+        // A coroutine that died of an error can make no more calls, and `__tostring` is one: the
+        // value is described on the main thread.
+        lua_checkstack(main, 4)
+        lua_pushvalue(thread, -1)
+        lua_xmove(thread, main, 1)
+        defer { ccm_pop(main, 1) }
+        var text = "ccm-lua: " + message(at: -1, on: main, raisedIn: thread)
+        if lua_type(main, -1) == LUA_TTABLE {
             for (field, label) in [("cmd", "command"), ("code", "exit code"), ("node", "node"),
                                    ("step", "step"), ("stderr", "stderr")] {
-                LuaStack.push(field, on: thread)
-                lua_rawget(thread, -2)
-                if let value = LuaStack.string(at: -1, on: thread), !value.isEmpty {
+                LuaStack.push(field, on: main)
+                lua_rawget(main, -2)
+                if let value = LuaStack.string(at: -1, on: main), !value.isEmpty {
                     let lines = value.split(separator: "\n", omittingEmptySubsequences: false).prefix(20)
                     text += "\n  \(label): " + lines.joined(separator: "\n    ")
                 }
-                ccm_pop(thread, 1)
+                ccm_pop(main, 1)
             }
         }
         luaL_traceback(main, thread, nil, 0)
@@ -26,8 +32,9 @@ enum ErrorReport {
     }
 
     /// The text of an error value: strings and numbers as they are, `__tostring` when there is
-    /// one, else "(error object is a table value)" with the position of the raising call.
-    static func message(at index: Int32, on L: LuaState) -> String {
+    /// one, else "(error object is a table value)" with the position of the raising call in
+    /// `thread` (its stack can still be read after it died).
+    static func message(at index: Int32, on L: LuaState, raisedIn thread: LuaState) -> String {
         let kind = lua_type(L, index)
         if kind == LUA_TSTRING || kind == LUA_TNUMBER { return LuaStack.string(at: index, on: L) ?? "?" }
         if luaL_getmetafield(L, index, "__tostring") != LUA_TNIL {
@@ -36,6 +43,6 @@ enum ErrorReport {
         }
         let typeName = String(cString: lua_typename(L, lua_type(L, index)))
         // Level 1 of the dead coroutine is the function that called error().
-        return ErrorValues.position(on: L, level: 1) + "(error object is a \(typeName) value)"
+        return ErrorValues.position(on: thread, level: 1) + "(error object is a \(typeName) value)"
     }
 }

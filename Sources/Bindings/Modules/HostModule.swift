@@ -58,7 +58,7 @@ enum HostModule {
             } else if ctx.isNoneOrNil(3) {
                 log.write(.info, "✓ \(name) (\(duration))", steps: steps)
             } else {
-                let problem = ErrorReport.message(at: 3, on: ctx.state)
+                let problem = ErrorReport.message(at: 3, on: ctx.state, raisedIn: ctx.state)
                 log.write(.error, "✗ step '\(name)' failed after \(duration): \(problem)", steps: steps)
             }
             return 0

@@ -49,8 +49,9 @@ enum LuaData {
                 key = LuaStack.string(at: -1, on: L) ?? ""
                 ccm_pop(L, 1)
             } else {
+                let keyType = String(cString: lua_typename(L, lua_type(L, -2)))
                 ccm_pop(L, 2)
-                throw LuaError(kind: "config", "\(path) has a key of type \(String(cString: lua_typename(L, lua_type(L, -2)))); use strings or list positions")
+                throw LuaError(kind: "config", "\(path) has a key of type \(keyType); use strings or list positions")
             }
             let value: ConfigValue
             do { value = try read(at: -1, on: L, path: "\(path).\(key)", depth: depth + 1) } catch { ccm_pop(L, 2); throw error }

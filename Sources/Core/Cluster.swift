@@ -29,6 +29,8 @@ public struct NodeSpec: Sendable {
 public struct NodeStatus: Sendable, Equatable {
     public var name: String
     public var state: ContainerState?   // nil: the container is gone
+    /// `state` in the words scripts use (`ContainerState.nodeState`), "removed" when it is gone.
+    public var nodeState: String { state?.nodeState ?? "removed" }
     public var ip: String?
     public var image: String
 }
@@ -106,8 +108,10 @@ public actor Cluster {
                               runtime: (Engine) throws -> any ContainerRuntime) async throws -> Cluster {
         let record = try store.load(name)
         let cluster = Cluster(record: record, runtime: try runtime(record.engine), store: store)
+        // Another process (the script that created it, `ccm-lua logs -f`) may be copying a node's
+        // log already; a second copier would write every line twice.
         for status in try await cluster.status() where status.state == .running || status.state == .paused {
-            await cluster.logs[status.name]?.follow()
+            if let log = await cluster.logs[status.name], !log.isFollowedElsewhere() { log.follow() }
         }
         return cluster
     }
@@ -173,7 +177,10 @@ public actor Cluster {
     }
 
     public func log(of node: String) throws -> NodeLog {
-        guard let log = logs[node] else { _ = try self.node(node); fatalError("node without a log") }
+        guard let log = logs[node] else {
+            _ = try self.node(node)
+            throw ClusterError(.state, "cluster '\(name)': node \(node) has no log; attach to the cluster again with cluster.get(\"\(name)\")")
+        }
         return log
     }
 

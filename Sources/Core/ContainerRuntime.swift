@@ -181,6 +181,19 @@ public enum ContainerState: String, Sendable, Codable {
     }
 }
 
+extension ContainerState {
+    /// The four words scripts and `ccm-lua status` use for a node: created, running, paused,
+    /// exited (the engines' other states are passing moments of these).
+    public var nodeState: String {
+        switch self {
+        case .created: "created"
+        case .running, .restarting: "running"
+        case .paused: "paused"
+        case .removing, .exited, .dead: "exited"
+        }
+    }
+}
+
 public struct ContainerInfo: Sendable, Equatable {
     public var id: String
     public var name: String

@@ -11,11 +11,13 @@ import Darwin
 /// more to read instead of polling. Linux inotify, delivered through a Dispatch read source (no
 /// thread blocks). Where inotify is not available `init` returns nil and the caller polls.
 final class FileWatcher: @unchecked Sendable {   // the source is only touched in init and cancel()
-    let changed = ChangeSignal()
+    let changed: ChangeSignal
     #if os(Linux)
     private let source: any DispatchSourceRead
 
-    init?(path: String) {
+    /// Signals `changed` (a new one unless given) on every write to the file at `path`.
+    init?(path: String, signal changed: ChangeSignal = ChangeSignal()) {
+        self.changed = changed
         let fd = inotify_init1(Int32(O_NONBLOCK | O_CLOEXEC))
         guard fd >= 0 else { return nil }
         let mask = UInt32(IN_MODIFY) | UInt32(IN_ATTRIB) | UInt32(IN_CLOSE_WRITE) | UInt32(IN_DELETE_SELF) | UInt32(IN_MOVE_SELF)
@@ -35,7 +37,7 @@ final class FileWatcher: @unchecked Sendable {   // the source is only touched i
     func cancel() { source.cancel() }
     deinit { source.cancel() }
     #else
-    init?(path: String) { return nil }
+    init?(path: String, signal changed: ChangeSignal = ChangeSignal()) { return nil }
     func cancel() {}
     #endif
 }

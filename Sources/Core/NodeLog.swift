@@ -23,6 +23,9 @@ public final class NodeLog: Sendable {
         var recent = RecentLines(capacity: 256)
     }
     private let follower = Mutex(Follower())
+    /// Wakes waiters when another process's follower writes the file (made on the first wait
+    /// that finds no follower here).
+    private let watcher = Mutex<FileWatcher?>(nil)
 
     public init(file: URL, runtime: any ContainerRuntime, container: ContainerRef) {
         self.file = file
@@ -61,6 +64,12 @@ public final class NodeLog: Sendable {
         }
         task?.cancel()
         await task?.value
+    }
+
+    private func watchFile() {
+        watcher.withLock { w in
+            if w == nil { w = FileWatcher(path: file.path, signal: appended) }
+        }
     }
 
     /// Whether this object is copying the engine's log right now.
@@ -146,6 +155,7 @@ public final class NodeLog: Sendable {
     public func wait(for pattern: LogPattern, from: Int64 = 0, count: Int = 1, timeout: Double,
                      nodeName: String) async throws -> [String] {
         let deadline = ContinuousClock.now + .seconds(timeout)
+        if !isFollowing { watchFile() }
         let matches = pattern.matcher()
         var offset = from
         var found: [String] = []

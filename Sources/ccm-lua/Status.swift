@@ -8,7 +8,7 @@ struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show the nodes of a cluster (or of every cluster): state, IP, image.",
         discussion: """
-            STATE is the container's (created, running, paused, exited; "gone" when the container \
+            STATE is the node's (created, running, paused, exited; "removed" when the container \
             was removed behind ccm-lua's back). Exits 1 when the cluster does not exist or its \
             engine does not answer.
             """)
@@ -51,14 +51,14 @@ struct Status: AsyncParsableCommand {
 
     static func text(_ record: ClusterRecord, _ nodes: [NodeStatus]) -> String {
         let head = "\(record.name) (\(record.profile) on \(record.engine.rawValue)\(record.keep ? ", kept" : ""))"
-        let rows = nodes.map { [$0.name, $0.state?.rawValue ?? "gone", $0.ip ?? "-", $0.image] }
+        let rows = nodes.map { [$0.name, $0.nodeState, $0.ip ?? "-", $0.image] }
         return head + "\n" + Output.table(["NODE", "STATE", "IP", "IMAGE"], rows)
     }
 
     static func object(_ record: ClusterRecord, _ nodes: [NodeStatus]) -> [String: Any] {
         ["name": record.name, "engine": record.engine.rawValue, "keep": record.keep,
          "nodes": nodes.map { node -> [String: Any] in
-            ["name": node.name, "state": node.state?.rawValue ?? "gone", "ip": node.ip ?? NSNull(), "image": node.image]
+            ["name": node.name, "state": node.nodeState, "ip": node.ip ?? NSNull(), "image": node.image]
          }]
     }
 }

@@ -59,7 +59,7 @@ final class ClusterHandle: LuaObject {
             let cluster = h.cluster
             return ctx.suspend({ try await cluster.status() }) { ctx, statuses in
                 ctx.push(.array(statuses.map { s in
-                    var fields: [String: LuaValue] = ["name": .string(s.name), "state": .string(s.state?.rawValue ?? "removed"),
+                    var fields: [String: LuaValue] = ["name": .string(s.name), "state": .string(s.nodeState),
                                                       "image": .string(s.image)]
                     if let ip = s.ip { fields["ip"] = .string(ip) }
                     return .table(fields)
@@ -97,12 +97,7 @@ final class ClusterHandle: LuaObject {
             let name = try ctx.string(2)
             let cluster = h.cluster
             return ctx.suspend({ try await cluster.state(of: name) }) { ctx, state in
-                // API.md: created | running | paused | exited
-                switch state {
-                case .created, .running, .paused: ctx.push(state.rawValue)
-                case .restarting: ctx.push("running")
-                default: ctx.push("exited")
-                }
+                ctx.push(state.nodeState)
                 return 1
             }
         }

@@ -95,13 +95,18 @@ extension EngineTests {
             for try await line in runtime.logs(name, since: seen.last!.timestamp, follow: false) { nothingNew.append(line.text) }
             #expect(nothingNew.isEmpty)
 
-            // A follower ends by itself when the container stops.
+            // A follower ends by itself when the container stops: killed once the follower has
+            // received a line (so it is attached), the stream must finish.
+            let (attached, attachedContinuation) = AsyncStream.makeStream(of: Void.self)
             let follower = Task {
                 var count = 0
-                for try await _ in runtime.logs(name, since: nil, follow: true) { count += 1 }
+                for try await _ in runtime.logs(name, since: nil, follow: true) {
+                    count += 1
+                    if count == 1 { attachedContinuation.yield(); attachedContinuation.finish() }
+                }
                 return count
             }
-            try await Task.sleep(for: .milliseconds(300))
+            for await _ in attached { break }
             try await runtime.kill(name, signal: "KILL")
             let count = try await follower.value
             #expect(count >= 3)

@@ -219,4 +219,20 @@ import Core
             #expect(try await scenario.leftovers([name]).isEmpty)
         }
     }
+
+    /// No ScyllaDB image can be had on the project's machines; where SCYLLA_DOCKER_IMAGE names one
+    /// (it must then be present: a named image that is missing fails), the quickstart runs for real.
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["SCYLLA_DOCKER_IMAGE"] != nil,
+                   "SCYLLA_DOCKER_IMAGE names no ScyllaDB image"),
+          arguments: Engine.allCases)
+    func theScyllaQuickstartRunsWhereAnImageIsGiven(_ engine: Engine) async throws {
+        let image = try #require(ProcessInfo.processInfo.environment["SCYLLA_DOCKER_IMAGE"])
+        _ = try await Integration.runtime(engine, images: [image])
+        let scenario = try Scenario(engine: engine)
+        let script = Scenario.repository.appendingPathComponent("examples/scylla-quickstart.lua").path
+        let result = try scenario.run([script])
+        await scenario.removeAll([])
+        #expect(result.status == 0, "stderr:\n\(result.stderr)")
+        #expect(result.stdout.contains("one"), "stdout:\n\(result.stdout)")
+    }
 }

@@ -13,7 +13,8 @@ public final class CleanupRegistry {
     private var entries: [(id: Int, entry: Entry)] = []
     private var lastID = 0
 
-    /// Registers `work`; `name` appears in the log if it fails or runs long.
+    /// Registers `work`, named for whoever reads the registry; `work` reports its own failures
+    /// (it runs after the script, which can no longer handle them).
     @discardableResult
     public func add(_ name: String, _ work: @escaping @Sendable () async -> Void) -> Handle {
         append(.swift(name: name, work: work))

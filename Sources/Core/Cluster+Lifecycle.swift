@@ -12,6 +12,7 @@ extension Cluster {
     /// one is ready by its profile's readiness, or throws `.timeout` naming the nodes that are not.
     public func start(nodes names: [String]? = nil, wait: Bool = true, timeout: Double = 120,
                       progress: (@Sendable (StartProgress) -> Void)? = nil) async throws {
+        for name in names ?? nodeNames { try await recreateIfStopped(name) }
         let nodes = try (names ?? nodeNames).map { try node($0) }
         let deadline = ContinuousClock.now + .seconds(timeout)
         let began = ContinuousClock.now

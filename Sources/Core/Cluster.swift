@@ -235,29 +235,36 @@ public actor Cluster {
     }
 
     /// Replaces a node's plan and configuration (e.g. after `n:set_config`): the files are written
-    /// again now; a changed command or environment needs the container recreated, which happens here
-    /// too when the node is not running.
+    /// again now. A changed command, environment, image or mount needs a new container: made now
+    /// when the node is not running, else at its next start.
     public func update(node name: String, plan: NodePlan, config: ConfigValue) async throws {
         guard let i = record.nodes.firstIndex(where: { $0.name == name }) else { _ = try node(name); return }
-        let old = record.nodes[i]
+        let old = record.nodes[i].plan
         try writeFiles(plan, into: store.nodeDirectory(self.name, name))
         record.nodes[i].plan = plan
         record.nodes[i].config = config
-        let needsRecreate = plan.command != old.plan.command || plan.env != old.plan.env
-            || plan.entrypoint != old.plan.entrypoint || plan.image != old.plan.image
-            || plan.files.map(\.containerPath) != old.plan.files.map(\.containerPath)
-        if needsRecreate {
-            let state = try await runtime.inspect(old.container).state
-            if state == .created || state == .exited || state == .dead {
-                try await runtime.remove(old.container)
-                record.nodes.removeAll { $0.name == name }
-                logs[name] = nil
-                let imageIDs = try await Cluster.ensureImages([plan.image], runtime: runtime)
-                try await createNodes([NodeSpec(name: old.name, index: old.index, dc: old.dc, plan: plan, config: config)],
-                                      imageIDs: imageIDs)
-                return
-            }
+        if plan.command != old.command || plan.env != old.env || plan.entrypoint != old.entrypoint
+            || plan.image != old.image || plan.files.map(\.containerPath) != old.files.map(\.containerPath)
+            || plan.directories != old.directories || plan.volumes != old.volumes {
+            record.nodes[i].recreate = true
         }
+        try store.save(record)
+        try await recreateIfStopped(name)
+    }
+
+    /// Makes the node's container anew from its plan when the plan changed and it is not running.
+    /// The node keeps its place, name, folder and log; on failure the old record stays.
+    func recreateIfStopped(_ name: String) async throws {
+        guard let i = record.nodes.firstIndex(where: { $0.name == name }), record.nodes[i].recreate == true else { return }
+        let node = record.nodes[i]
+        let state = try await runtime.inspect(node.container).state
+        guard state == .created || state == .exited || state == .dead else { return }
+        let imageIDs = try await Cluster.ensureImages([node.plan.image], runtime: runtime)
+        let spec = try prepare(NodeSpec(name: node.name, index: node.index, dc: node.dc, plan: node.plan, config: node.config))
+        try await runtime.remove(node.container)
+        _ = try await runtime.createContainer(spec)
+        record.nodes[i].imageID = imageIDs[node.plan.image]
+        record.nodes[i].recreate = nil
         try store.save(record)
     }
 

@@ -14,13 +14,9 @@ public struct ClusterInventory: Sendable {
         self.runtimeFor = runtimeFor
     }
 
-    /// The client for `engine`: the one CCM_LUA_RUNTIME (or CCM_CONTAINER_RUNTIME) names when it
-    /// names this engine (a path such as /opt/bin/podman-remote), else `docker`/`podman` on PATH.
-    /// A cluster stays on the engine it was created on whatever the variables say now.
+    /// The client for `engine` (see `EngineDiscovery.runtime(for:)`).
     @Sendable public static func cliRuntime(_ engine: Engine) -> any ContainerRuntime {
-        let environment = ProcessInfo.processInfo.environment
-        let chosen = (try? EngineDiscovery(environment: environment).candidates())?.first { $0.engine == engine }
-        return CLIContainerRuntime(engine: engine, executable: chosen?.executable ?? engine.rawValue)
+        EngineDiscovery.runtime(for: engine)
     }
 
     /// One cluster folder: its record, or why it cannot be read.

@@ -40,6 +40,17 @@ public struct EngineDiscovery: Sendable {
         }
     }
 
+    /// The client for a cluster's recorded engine, without probing: the one CCM_LUA_RUNTIME (or
+    /// CCM_CONTAINER_RUNTIME) names when it names this engine (a path such as
+    /// /opt/bin/podman-remote), else `docker`/`podman` on PATH. A cluster stays on the engine it
+    /// was created on, whatever the variables say now.
+    public static func runtime(for engine: Engine,
+                               environment: [String: String] = ProcessInfo.processInfo.environment) -> any ContainerRuntime {
+        let discovery = EngineDiscovery(environment: environment)
+        let chosen = (try? discovery.candidates())?.first { $0.engine == engine }
+        return discovery.makeRuntime(chosen ?? Candidate(engine: engine, executable: engine.rawValue, source: .search), environment)
+    }
+
     /// The variables that steer the clients (DOCKER_HOST, CONTAINER_HOST, ...) where `environment`
     /// differs from this process's: the runtime passes them on; everything else is inherited.
     static func engineVariables(_ environment: [String: String]) -> [String: String] {

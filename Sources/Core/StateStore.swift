@@ -31,6 +31,8 @@ public struct NodeRecord: Sendable, Codable, Equatable {
     public var ip: String?
     /// The image id the container was created from: which exact image a run used.
     public var imageID: String?
+    /// The plan changed in a way the container cannot follow: make it anew at the next start.
+    public var recreate: Bool? = nil
 }
 
 /// The state directory: `CCM_LUA_HOME` (default `~/.ccm-lua`), one folder per cluster with its

@@ -60,6 +60,22 @@ extension FakeClusters {
             #expect(run.values["bad"] == run.at(12) + "bad argument #1 to 'set_config' (table expected, got string)")
         }
 
+        @Test func aRunningNodeWhoseCommandChangedGetsANewContainerAtItsNextStart() async throws {
+            let run = try await runCluster("""
+                local c = cluster.create { name = "later", profile = "kv" }
+                local n = c:node(1)
+                c:start { wait = false }
+                n:set_config { keep = "changed" }
+                n:stop()
+                n:start { wait = false }
+                out("state", n:state())
+                """, modules: ["kv": Self.profile])
+            #expect(run.error == nil, "\(run.summary)")
+            #expect(run.container("later", "node1")?.command == ["serve", "changed"])
+            #expect(run.fake.calls("createContainer").count == 2, "\(run.fake.calls("createContainer"))")
+            #expect(run.values["state"] == "running")
+        }
+
         @Test func setConfigOnAStoppedNodeRecreatesItWhenTheCommandChanges() async throws {
             let run = try await runCluster("""
                 local c = cluster.create { name = "recreate", profile = "kv" }

@@ -146,7 +146,7 @@ public final class Engines: Sendable {
     /// For attaching: the engine a cluster was created with, without probing again.
     func cached(_ engine: Engine) throws -> any ContainerRuntime {
         if let runtime = known.withLock({ $0[engine] }) { return runtime }
-        let runtime = CLIContainerRuntime(engine: engine)
+        let runtime = EngineDiscovery.runtime(for: engine)
         known.withLock { $0[engine] = runtime }
         return runtime
     }

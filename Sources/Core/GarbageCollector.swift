@@ -73,10 +73,12 @@ public struct GarbageCollector: Sendable {
     }
 
     /// Whether a ccm-lua process with this pid runs (a reused pid of another program does not count).
+    /// The pid is alive and its program is ccm-lua (or a program built from this package, such as
+    /// its test runner, `ccm-luaPackageTests.xctest`): a reused pid of another program is no owner.
+    /// Where /proc cannot tell (not Linux, another user's process), a live pid counts.
     static func isAlive(_ pid: Int32) -> Bool {
         guard pid > 0, kill(pid, 0) == 0 || errno == EPERM else { return false }
-        guard let cmdline = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return true }
-        let text = String(decoding: cmdline, as: UTF8.self)
-        return text.contains("ccm-lua") || text.contains("xctest") || text.contains("PackageTests")
+        guard let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe") else { return true }
+        return URL(fileURLWithPath: exe).lastPathComponent.hasPrefix("ccm-lua")
     }
 }

@@ -5,7 +5,8 @@ import Foundation
 /// The interactive loop, like lua 5.4's: prints the values of expressions, keeps going after
 /// errors, and reads more lines while a statement is incomplete. Every line runs as a scheduled
 /// coroutine, so `sleep` and `parallel` work at the prompt. Ctrl-C interrupts the running line;
-/// at the prompt it ends ccm-lua at once, as it does lua.
+/// at the prompt it ends the session, as it does lua, but the clusters created in it are removed
+/// first (exit status 130).
 struct REPL {
     let session: Session
     private var L: LuaState { session.vm.main }
@@ -17,7 +18,10 @@ struct REPL {
         if interactive { print("ccm-lua \(CCMVersion.current) (Lua 5.4); Ctrl-D to quit") }
         while true {
             switch readChunk() {
-            case .endOfInput: if interactive { print() }; return
+            case .endOfInput:
+                if interactive { print() }
+                if session.isInterrupted { session.interrupted() }
+                return
             case .syntaxError: continue
             case .ready: break
             }
@@ -59,8 +63,11 @@ struct REPL {
         if interactive {
             FileHandle.standardOutput.write(Data(prompt.utf8))
         }
-        ccm_default_signals()  // Ctrl-C at the prompt quits, as in lua
+        // Ctrl-C at the prompt quits, as in lua: the read returns, and the session ends with its
+        // cleanup.
+        ccm_handle_signals_interrupting_reads()
         defer { ccm_handle_signals() }
+        if session.isInterrupted { return nil }
         return Swift.readLine(strippingNewline: true)
     }
 

@@ -108,15 +108,20 @@ void ccm_default_signals(void) {
   signal(SIGTERM, SIG_DFL);
 }
 
-void ccm_handle_signals(void) {
+static void install(int flags) {
   struct sigaction action;
   memset(&action, 0, sizeof action);
   action.sa_handler = on_signal;
   sigemptyset(&action.sa_mask);
-  action.sa_flags = SA_RESTART;
+  action.sa_flags = flags;
   sigaction(SIGINT, &action, NULL);
   sigaction(SIGTERM, &action, NULL);
 }
+
+void ccm_handle_signals(void) { install(SA_RESTART); }
+
+/* The same handlers, but a blocking read (the REPL's prompt) returns with EINTR on a signal. */
+void ccm_handle_signals_interrupting_reads(void) { install(0); }
 
 /* ---- State creation --------------------------------------------------------------------------- */
 

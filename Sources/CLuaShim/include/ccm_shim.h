@@ -50,6 +50,9 @@ int ccm_interrupt_signal(void);
  * lua.c does), or re-installs the handlers. */
 void ccm_default_signals(void);
 void ccm_handle_signals(void);
+/* As ccm_handle_signals, but a blocking read returns (EINTR) when a signal comes: the REPL's
+ * prompt, where Ctrl-C ends the session and the cleanup registry still runs. */
+void ccm_handle_signals_interrupting_reads(void);
 /* Clears the interrupt. With forget_signals, the next signal counts as a first one again (the
  * REPL after an interrupted line); without, a second Ctrl-C during cleanup still exits at once. */
 void ccm_clear_interrupt(int forget_signals);

@@ -139,7 +139,7 @@ final class Session {
         }
         if let failure { fail(failure) }
         if stop == .stuck {
-            fail("ccm-lua: the script is waiting for something that can never happen")
+            fail("ccm-lua: the script is waiting for something that can never happen: every coroutine waits and no operation is pending (a coroutine.yield() outside a coroutine of its own?)")
             return false
         }
         return succeeded

@@ -161,8 +161,21 @@ public struct CLIContainerRuntime: ContainerRuntime {
 
     // MARK: Networks
 
+    /// Podman picks a free subnet by reading the host's interfaces; one that disappears meanwhile
+    /// (another network being removed) fails the call with "route ip+net: no such network
+    /// interface". That is a race, not a problem with the request: it is tried again, a few times.
     public func createNetwork(_ spec: NetworkSpec) async throws {
-        try await run(arguments.createNetwork(spec), subject: .network(spec.name))
+        var attempt = 1
+        while true {
+            do {
+                try await run(arguments.createNetwork(spec), subject: .network(spec.name))
+                return
+            } catch let error as RuntimeError where engine == .podman && attempt < 4
+                        && error.stderr.contains("no such network interface") {
+                attempt += 1
+                try await Task.sleep(for: .milliseconds(50 * attempt))
+            }
+        }
     }
 
     public func connect(network: String, container: ContainerRef, aliases: [String]) async throws {

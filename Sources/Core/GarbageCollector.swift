@@ -60,13 +60,17 @@ public struct GarbageCollector: Sendable {
     }
 
     private func removeCluster(_ name: String, containers: [ContainerSummary], owner: Int32) async throws -> Removed {
-        for c in containers { try await runtime.remove(c.id) }
         let networks = try await runtime.listNetworks(labels: [Labels.cluster: name])
-        for network in networks { try await runtime.removeNetwork(network) }
         var state = false
-        if store.exists(name), (try? store.load(name))?.engine ?? runtime.engine == runtime.engine {
-            try? store.delete(name)
+        if let record = try? store.load(name), record.engine == runtime.engine {
+            // Recorded here: removed the way a script removes it (also files a container wrote as
+            // another user).
+            try await Cluster(record: record, runtime: runtime, store: store).remove()
             state = !store.exists(name)
+        } else {
+            // Another state directory's, or its record is gone: by label only.
+            try await runtime.remove(all: containers.map(\.id))
+            for network in networks { try await runtime.removeNetwork(network) }
         }
         return Removed(cluster: name, containers: containers.count, ownerPID: owner == 0 ? nil : owner,
                        networks: networks.count, state: state)

@@ -176,7 +176,11 @@ end
 
 local function plan_node(profile, node, cluster_view, spec, image)
   local ok, plan = pcall(profile.node, node, cluster_view)
-  if not ok then error(plan, 0) end
+  if not ok then
+    -- A profile's own bug reads as one, with the node it was planning.
+    if errors.is(plan) then error(plan, 0) end
+    fail("config", ("profile '%s' failed planning %s: %s"):format(profile_name(profile), node.name, tostring(plan)))
+  end
   if type(plan) ~= "table" then
     fail("config", ("profile '%s' returned no plan for %s (node() must return a table)"):format(profile_name(profile), node.name))
   end
@@ -298,8 +302,6 @@ function Cluster:status() return self._handle:status() end
 
 function Cluster:add_node(opts)
   opts = opts or {}
-  local index = #self._nodes + 1
-  local name = "node" .. index
   local profile = self._profile
   if not profile or not self._view then
     usage("add_node needs the cluster's profile: only clusters created by this script can grow")
@@ -311,8 +313,11 @@ function Cluster:add_node(opts)
   for _, status in ipairs(self:status()) do
     if status.state == "running" then joining = true end
   end
+  -- The name is taken with no wait in between, so add_node in parallel branches gets distinct ones.
+  local index = #view.nodes + 1
+  local name = "node" .. index
   local record = { name = name, index = index, dc = opts.dc or (self._nodes[1] and self._nodes[1].dc) }
-  view.nodes[#view.nodes + 1] = record
+  view.nodes[index] = record
   local node_view = { name = name, index = index, dc = record.dc, cluster = view, joining = joining }
   local ok, err = pcall(function()
     node_view.config = core.merge_config(profile_defaults(profile, view), self._spec.config or {})
@@ -322,7 +327,9 @@ function Cluster:add_node(opts)
     }
   end)
   if not ok then
-    table.remove(view.nodes)
+    for i, other in ipairs(view.nodes) do
+      if other == record then table.remove(view.nodes, i) break end
+    end
     error(err, 0)
   end
   local n = setmetatable({ name = name, index = index, dc = record.dc, cluster = self }, Node)

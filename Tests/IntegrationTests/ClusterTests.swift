@@ -51,19 +51,23 @@ import Core
         try await leaderAndOutput(cluster, asking: node).leader
     }
 
+    /// As the etcd profile's `n:leader()`: the leader id `node` knows, named through its member
+    /// list; only its own endpoint is asked.
     static func leaderAndOutput(_ cluster: Cluster, asking node: String) async throws -> (leader: String?, output: String) {
-        var request = ExecRequest(argv: ["etcdctl", "--endpoints=http://127.0.0.1:2379", "--dial-timeout=1s", "--command-timeout=2s",
-                                              "endpoint", "status", "--cluster", "-w", "simple"])
-        request.timeout = 10
-        // With a member down, etcdctl exits 1 but still prints the members that answered.
-        let result = try await cluster.exec(node: node, request)
-        for line in result.stdout.split(separator: "\n") {
-            let fields = line.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-            if fields.count > 4, fields[4] == "true", let host = fields[0].split(separator: "/").last?.split(separator: ":").first {
-                return (String(host), result.stdout)
-            }
+        func local(_ arguments: [String]) async throws -> ExecResult {
+            var request = ExecRequest(argv: ["etcdctl", "--endpoints=http://127.0.0.1:2379", "--command-timeout=2s"] + arguments)
+            request.timeout = 10
+            return try await cluster.exec(node: node, request)
         }
-        return (nil, "exit \(result.code): \(result.stdout)\(result.stderr)")
+        let status = try await local(["endpoint", "status", "-w", "fields"])
+        guard status.code == 0, let id = status.stdout.firstMatch(of: /"Leader" : (\d+)/)?.1, id != "0" else {
+            return (nil, "exit \(status.code): \(status.stdout)\(status.stderr)")
+        }
+        let members = try await local(["member", "list", "-w", "fields"])
+        for match in members.stdout.matches(of: /"ID" : (\d+)\s+"Name" : "([^"]*)"/) where match.1 == id {
+            return (String(match.2), status.stdout)
+        }
+        return (nil, "leader \(id) not in: \(members.stdout)\(members.stderr)")
     }
 
     @Test(arguments: Engine.allCases)

@@ -82,18 +82,22 @@ function profile.methods.etcdctl(n, ...)
   return n:run(argv)
 end
 
---- The name of the node that currently leads the Raft group, as seen from `n` (any running
---- node), or nil while there is no leader. Reads `etcdctl endpoint status --cluster -w simple`:
---- "http://node1:2379, 8e9e05c52164694d, 3.4.23, 20 kB, true, false, 2, 8, 8, ".
+--- The name of the node that leads the Raft group as `n` sees it, or nil while it knows of none.
+--- Only `n`'s own endpoint is asked: its leader's id (`endpoint status`), named through
+--- `member list`. (`endpoint status --cluster` dials every member, and a stopped one makes it
+--- hang for seconds.) Ids are compared as text: they do not fit a Lua float.
 function profile.methods.leader(n)
-  -- With a member down etcdctl exits 1, yet still prints the members that answered.
-  local out = n:exec({ "etcdctl", "--endpoints=" .. url("127.0.0.1", profile.client_port),
-                       "--dial-timeout=1s", "--command-timeout=2s",  -- a stopped member must not stall us
-                       "endpoint", "status", "--cluster", "-w", "simple" }, { timeout = 10 }).stdout
-  for line in out:gmatch("[^\n]+") do
-    local fields = {}
-    for field in (line .. ","):gmatch("%s*([^,]*),") do fields[#fields + 1] = field end
-    if fields[5] == "true" then return fields[1]:match("^https?://([^:/]+)") end
+  local function local_etcdctl(...)
+    local argv = { "etcdctl", "--endpoints=" .. url("127.0.0.1", profile.client_port), "--command-timeout=2s", ... }
+    local result = n:exec(argv, { timeout = 10 })
+    return result.code == 0 and result.stdout or nil
+  end
+  local status = local_etcdctl("endpoint", "status", "-w", "fields")
+  local leader_id = status and status:match('"Leader" : (%d+)')
+  if not leader_id or leader_id == "0" then return nil end
+  local members = local_etcdctl("member", "list", "-w", "fields") or ""
+  for id, name in members:gmatch('"ID" : (%d+)%s+"Name" : "([^"]*)"') do
+    if id == leader_id then return name end
   end
   return nil
 end

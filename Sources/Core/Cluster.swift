@@ -8,10 +8,12 @@ public struct ClusterSpec: Sendable {
     public var startOrder: StartOrder
     public var keep: Bool
     public var nodes: [NodeSpec]
+    /// What the script asked for, kept in the record so a later process can plan more nodes.
+    public var request: ConfigValue?
     public init(name: String, profile: String, image: String, startOrder: StartOrder = .parallel, keep: Bool = false,
-                nodes: [NodeSpec]) {
+                nodes: [NodeSpec], request: ConfigValue? = nil) {
         self.name = name; self.profile = profile; self.image = image; self.startOrder = startOrder
-        self.keep = keep; self.nodes = nodes
+        self.keep = keep; self.nodes = nodes; self.request = request
     }
 }
 
@@ -88,7 +90,7 @@ public actor Cluster {
         let record = ClusterRecord(
             name: spec.name, engine: runtime.engine, profile: spec.profile, image: spec.image,
             network: networkName(spec.name), startOrder: spec.startOrder, keep: spec.keep,
-            runID: Labels.runID, ownerPID: getpid(), createdAt: Date(), nodes: [])
+            runID: Labels.runID, ownerPID: getpid(), createdAt: Date(), nodes: [], request: spec.request)
         let cluster = Cluster(record: record, runtime: runtime, store: store)
         do {
             try store.save(record)

@@ -17,6 +17,8 @@ public struct ClusterRecord: Sendable, Codable, Equatable {
     public var nodes: [NodeRecord]
     /// Extra containers (`add_service`) on the cluster network.
     public var services: [String] = []
+    /// The spec the script gave (profile by name), for planning more nodes from another process.
+    public var request: ConfigValue? = nil
 }
 
 public struct NodeRecord: Sendable, Codable, Equatable {

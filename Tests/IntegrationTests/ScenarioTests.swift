@@ -109,6 +109,9 @@ import Core
                 -- A mark taken by the first process still counts: only this restart's ready line is after it.
                 local lines = n2:wait_log("ready to serve client requests", { from = \(mark), count = 1, timeout = 30 })
                 print("after mark: " .. #n2:grep_log("ready to serve client requests", { from = \(mark) }))
+                -- The spec was kept with the cluster: this process can grow it too.
+                local n4 = c:add_node { start = true }
+                print("grown to " .. #c:nodes() .. ", " .. n4.name .. " reads " .. n4:etcdctl("get", "greeting", "--print-value-only"):gsub("%s+$", ""))
                 c:remove()
                 print(tostring(cluster.get("\(name)")))
                 """)
@@ -118,6 +121,7 @@ import Core
             #expect(lines.first == ips, "the second process sees other nodes or addresses")
             #expect(lines.contains("value=hello"))
             #expect(lines.contains("after mark: 1"))
+            #expect(lines.contains("grown to 4, node4 reads hello"), "\(two.stdout)")
             #expect(lines.last == "nil")
             #expect(try await scenario.leftovers([name]).isEmpty)
         }

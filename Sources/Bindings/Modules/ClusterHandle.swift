@@ -1,3 +1,4 @@
+import CLua
 import Core
 import Foundation
 
@@ -31,6 +32,11 @@ final class ClusterHandle: LuaObject {
                         return .table(fields)
                     }),
                 ]))
+                if let request = record.request {
+                    LuaStack.push("spec", on: ctx.state)
+                    LuaData.push(request, on: ctx.state)
+                    lua_rawset(ctx.state, -3)
+                }
                 return 1
             }
         }

@@ -190,8 +190,8 @@ end
 
 -- Wrapping core handles ------------------------------------------------------------------------
 
-local function wrap(handle, profile)
-  local info = handle:info()
+local function wrap(handle, profile, info)
+  info = info or handle:info()
   local c = setmetatable({
     name = info.name, profile = info.profile, image = info.image, runtime = info.runtime,
     network = info.network, _handle = handle, _profile = profile, _nodes = {},
@@ -234,9 +234,16 @@ function M.create(spec)
     planned[i] = { name = node.name, index = node.index, dc = node.dc, config = view.config,
                    plan = plan_node(profile, view, cluster_view, spec, image) }
   end
+  -- The spec is kept with the cluster, so a later script that attaches can still plan nodes
+  -- (add_node, set_config). A profile given as a table cannot be kept; its name is.
+  local kept = {}
+  for key, value in pairs(spec) do
+    if key ~= "profile" or type(value) == "string" then kept[key] = value end
+  end
   local handle = core.create {
     name = name, profile = profile_name(profile), image = image, runtime = spec.runtime,
     start_order = profile.start_order or "parallel", keep = spec.keep or false, nodes = planned,
+    spec = kept,
   }
   local c = wrap(handle, profile)
   c._spec = spec
@@ -249,8 +256,29 @@ function M.get(name)
   check_type(name, "string", "cluster.get's argument")
   local handle, err = core.attach(name)
   if not handle then return nil, err end
-  local profile = BUILTIN_PROFILES[handle:info().profile] and require("ccm.profiles." .. handle:info().profile) or nil
-  return wrap(handle, profile)
+  local info = handle:info()
+  -- The profile by the name the spec gave (a built-in one, or a module require finds); a profile
+  -- that was a table is gone: the cluster works, but cannot plan new nodes.
+  local spec = info.spec
+  local ref
+  if spec then
+    -- No profile in the spec: the default, or a table (not kept).
+    ref = spec.profile or (info.profile == "scylla" and "scylla" or nil)
+  else
+    ref = BUILTIN_PROFILES[info.profile] and info.profile or nil
+  end
+  local profile
+  if ref then
+    local ok, loaded = pcall(load_profile, ref)
+    profile = ok and loaded or nil
+  end
+  local c = wrap(handle, profile, info)
+  if profile and spec then
+    c._spec = spec
+    c._view = { name = c.name, image = c.image, spec = spec, nodes = {} }
+    for i, n in ipairs(c._nodes) do c._view.nodes[i] = { name = n.name, index = n.index, dc = n.dc } end
+  end
+  return c
 end
 
 function M.list()
@@ -304,7 +332,7 @@ function Cluster:add_node(opts)
   opts = opts or {}
   local profile = self._profile
   if not profile or not self._view then
-    usage("add_node needs the cluster's profile: only clusters created by this script can grow")
+    usage("add_node needs the cluster's profile, which was a table given to cluster.create; pass the profile as a module name to grow the cluster from another script")
   end
   local view = self._view
   -- A node added while the cluster runs joins it; one added before the first start is just
@@ -470,7 +498,7 @@ function Node:set_config(tbl)
   check_arg(1, "set_config", tbl, "table")
   local c = self.cluster
   if not c._profile or not c._view then
-    usage("set_config needs the cluster's profile: only clusters created by this script can be reconfigured")
+    usage("set_config needs the cluster's profile, which was a table given to cluster.create; pass the profile as a module name to reconfigure the cluster from another script")
   end
   local config = core.merge_config(self:config(), tbl)
   local view = { name = self.name, index = self.index, dc = self.dc, cluster = c._view, config = config }

@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 import Core
 
 /// Runs `ccm-lua` scripts the way a user does (the built binary, a fresh process, its own state
@@ -65,6 +66,18 @@ struct Scenario {
 
     func run(_ arguments: [String]) throws -> Result {
         try start(arguments).finish()
+    }
+
+    /// Runs `script`, which must exit 0, print every one of `lines` and leave nothing of
+    /// `clusters` behind.
+    func expectSuccess(_ script: String, printing lines: [String], leaving clusters: [String],
+                       sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let result = try run([script])
+        #expect(result.status == 0, "stderr:\n\(result.stderr)", sourceLocation: sourceLocation)
+        for line in lines {
+            #expect(result.stdout.contains(line), "missing '\(line)' in:\n\(result.stdout)", sourceLocation: sourceLocation)
+        }
+        #expect(try await leftovers(clusters).isEmpty, "left behind", sourceLocation: sourceLocation)
     }
 
     /// Everything of this engine labelled with one of `clusters` (containers and networks).

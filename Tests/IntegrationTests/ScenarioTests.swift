@@ -170,12 +170,7 @@ import Core
                 local ok2, err = pcall(function() return c:node(1):run("exit 5") end)
                 print("run: " .. err.kind .. " " .. err.code .. " " .. err.node)
                 """)
-            let result = try scenario.run([script])
-            #expect(result.status == 0, "stderr:\n\(result.stderr)")
-            for line in ["web resolves: true", "init: 0 init-done", "failed: 3", "exec: 7 out err", "run: exec 5 node1"] {
-                #expect(result.stdout.contains(line), "missing '\(line)' in:\n\(result.stdout)")
-            }
-            #expect(try await scenario.leftovers([name]).isEmpty)
+            try await scenario.expectSuccess(script, printing: ["web resolves: true", "init: 0 init-done", "failed: 3", "exec: 7 out err", "run: exec 5 node1"], leaving: [name])
         }
     }
 
@@ -192,12 +187,7 @@ import Core
                 print("members " .. select(2, c:node(1):etcdctl("member", "list"):gsub("started", "")))
                 print("reads " .. n4:etcdctl("get", "before", "--print-value-only"):gsub("%s+$", ""))
                 """)
-            let result = try scenario.run([script])
-            #expect(result.status == 0, "stderr:\n\(result.stderr)")
-            for line in ["added node4 running", "members 4", "reads 1"] {
-                #expect(result.stdout.contains(line), "missing '\(line)' in:\n\(result.stdout)")
-            }
-            #expect(try await scenario.leftovers([name]).isEmpty)
+            try await scenario.expectSuccess(script, printing: ["added node4 running", "members 4", "reads 1"], leaving: [name])
         }
     }
 

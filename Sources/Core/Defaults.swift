@@ -1,0 +1,17 @@
+/// Every default time limit, in seconds, in one place. Lua and the CLI pass `nil` through when the
+/// user gave nothing, and the Core call falls back to these; docs quote them from here.
+public enum Defaults {
+    /// `c:start`, `n:start`, `n:restart`: until every node is ready (a profile's `ready.timeout`
+    /// overrides it, and the script's own value overrides both).
+    public static let startTimeout: Double = 120
+    /// `c:stop`, `n:stop`: how long a gentle stop waits before the engine kills the node.
+    public static let stopTimeout: Double = 30
+    /// `n:wait_log`, `c:wait_log_all`.
+    public static let waitLogTimeout: Double = 60
+    /// `wait_until`.
+    public static let waitUntilTimeout: Double = 30
+    /// `wait_until`'s pause between two checks.
+    public static let waitUntilInterval: Double = 0.2
+    /// `c:run_once`: a one-shot container that runs to completion.
+    public static let runOnceTimeout: Double = 300
+}

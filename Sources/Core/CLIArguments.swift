@@ -21,6 +21,13 @@ public struct CLIArguments: Sendable {
 
     public func inspectImage(_ reference: String) -> [String] { ["image", "inspect", reference] }
 
+    /// Full ids, one a line (an image with several tags may appear more than once).
+    public func listImages(labels: [String: String]) -> [String] {
+        ["images", "-q", "--no-trunc"] + filterFlags(labels)
+    }
+
+    public func removeImage(_ reference: String) -> [String] { ["rmi", reference] }
+
     public func pullImage(_ reference: String) -> [String] {
         ["pull", ImageReference.forPull(reference, engine: engine)]
     }
@@ -28,8 +35,12 @@ public struct CLIArguments: Sendable {
     public func buildImage(_ request: ImageBuild) -> [String] {
         var args = ["build", "-t", engine == .docker ? ImageReference.strippingLocalhost(request.tag) : request.tag]
         if let dockerfile = request.dockerfile { args += ["-f", dockerfile] }
+        if let target = request.target { args += ["--target", target] }
         for (key, value) in request.buildArgs.sorted(by: { $0.key < $1.key }) {
             args += ["--build-arg", "\(key)=\(value)"]
+        }
+        for (key, value) in request.labels.sorted(by: { $0.key < $1.key }) {
+            args += ["--label", "\(key)=\(value)"]
         }
         args.append(request.contextDirectory)
         return args

@@ -113,13 +113,7 @@ public struct CLIContainerRuntime: ContainerRuntime {
     }
 
     public func pullImage(_ reference: String) async throws {
-        try await run(arguments.pullImage(reference), subject: .image(reference))
-        imageNames.forget(reference)
-    }
-
-    public func buildImage(_ request: ImageBuild) async throws {
-        try await run(arguments.buildImage(request), subject: .image(request.tag))
-        imageNames.forget(request.tag)
+        try await pullImage(reference, progress: nil)
     }
 
     enum ImageLookup {

@@ -32,18 +32,32 @@ public enum CLIOutput {
     // MARK: Images
 
     public static func image(_ data: [UInt8]) throws -> ImageInfo {
+        guard let info = try images(data).first else {
+            throw ParseError(what: "image inspect", detail: "empty list")
+        }
+        return info
+    }
+
+    /// Every image of an `image inspect a b c`, in order. Labels are `Config.Labels` on Docker and
+    /// also `Labels` on Podman; either may be null.
+    public static func images(_ data: [UInt8]) throws -> [ImageInfo] {
+        struct Config: Decodable { var Labels: [String: String]? }
         struct Doc: Decodable {
             var Id: String
             var RepoTags: [String]?
             var RepoDigests: [String]?
             var Digest: String?
+            var Created: String?
+            var Size: Int64?
+            var Labels: [String: String]?
+            var Config: Config?
         }
-        guard let doc = try objects(Doc.self, from: data, what: "image inspect").first else {
-            throw ParseError(what: "image inspect", detail: "empty list")
+        return try objects(Doc.self, from: data, what: "image inspect").map { doc in
+            let repoDigests = doc.RepoDigests ?? []
+            let digest = doc.Digest ?? repoDigests.first.flatMap { $0.split(separator: "@").last.map(String.init) }
+            return ImageInfo(id: prefixedID(doc.Id), repoDigests: repoDigests, tags: doc.RepoTags ?? [], digest: digest,
+                             created: doc.Created, labels: doc.Labels ?? doc.Config?.Labels ?? [:], size: doc.Size)
         }
-        let repoDigests = doc.RepoDigests ?? []
-        let digest = doc.Digest ?? repoDigests.first.flatMap { $0.split(separator: "@").last.map(String.init) }
-        return ImageInfo(id: prefixedID(doc.Id), repoDigests: repoDigests, tags: doc.RepoTags ?? [], digest: digest)
     }
 
     // MARK: Containers

@@ -10,6 +10,8 @@ public struct ClusterSpec: Sendable {
     public var nodes: [NodeSpec]
     /// What the script asked for, kept in the record so a later process can plan more nodes.
     public var request: ConfigValue?
+    /// nil: `CCM_LUA_PULL`'s policy.
+    public var pull: PullPolicy? = nil
     public init(name: String, profile: String, image: String, startOrder: StartOrder = .parallel, keep: Bool = false,
                 nodes: [NodeSpec], request: ConfigValue? = nil) {
         self.name = name; self.profile = profile; self.image = image; self.startOrder = startOrder
@@ -85,7 +87,7 @@ public actor Cluster {
     public static func create(_ spec: ClusterSpec, runtime: any ContainerRuntime, store: StateStore) async throws -> Cluster {
         try validate(name: spec.name)
         guard !spec.nodes.isEmpty else { throw ClusterError(.usage, "a cluster needs at least one node (nodes = 0 given)") }
-        let imageIDs = try await ensureImages(Set(spec.nodes.map(\.plan.image)), runtime: runtime)
+        let imageIDs = try await ensureImages(Set(spec.nodes.map(\.plan.image)), pull: spec.pull, runtime: runtime)
         try store.claim(spec.name)
         let record = ClusterRecord(
             name: spec.name, engine: runtime.engine, profile: spec.profile, image: spec.image,
@@ -197,7 +199,7 @@ public actor Cluster {
 
     /// Creates the nodes' folders and containers; the containers all at once (the engine takes
     /// a while per `create`, and nothing orders them), recorded in the order given.
-    private func createNodes(_ specs: [NodeSpec], imageIDs: [String: String]) async throws {
+    private func createNodes(_ specs: [NodeSpec], imageIDs: [String: PinnedImage]) async throws {
         let containers = try specs.map { try prepare($0) }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for c in containers { group.addTask { _ = try await self.runtime.createContainer(c) } }
@@ -205,7 +207,8 @@ public actor Cluster {
         }
         for (spec, c) in zip(specs, containers) {
             let node = NodeRecord(name: spec.name, index: spec.index, dc: spec.dc, container: c.name, plan: spec.plan,
-                                  config: spec.config, ip: nil, imageID: imageIDs[spec.plan.image])
+                                  config: spec.config, ip: nil, imageID: imageIDs[spec.plan.image]?.id,
+                                  imageDigest: imageIDs[spec.plan.image]?.digest)
             record.nodes.append(node)
             logs[spec.name] = Cluster.makeLog(node, cluster: name, runtime: runtime, store: store)
         }
@@ -265,7 +268,8 @@ public actor Cluster {
         let spec = try prepare(NodeSpec(name: node.name, index: node.index, dc: node.dc, plan: node.plan, config: node.config))
         try await runtime.remove(node.container)
         _ = try await runtime.createContainer(spec)
-        record.nodes[i].imageID = imageIDs[node.plan.image]
+        record.nodes[i].imageID = imageIDs[node.plan.image]?.id
+        record.nodes[i].imageDigest = imageIDs[node.plan.image]?.digest
         record.nodes[i].recreate = nil
         try store.save(record)
     }
@@ -297,35 +301,11 @@ public actor Cluster {
         }
     }
 
-    /// Images must be present before anything is created; a missing one is pulled once, unless
-    /// `CCM_LUA_PULL=never` (tests and offline machines: no registry is ever contacted). Returns
-    /// each image's id (recorded per node, so a failure can name the exact image).
-    @discardableResult
-    static func ensureImages(_ images: Set<String>, runtime: any ContainerRuntime) async throws -> [String: String] {
-        let engine = runtime.engine.rawValue
-        var ids: [String: String] = [:]
-        for image in images.sorted() {
-            do {
-                ids[image] = try await runtime.inspectImage(image).id
-                continue
-            } catch let error as RuntimeError where error.kind == .imageNotFound {}
-            let advice = "build or load it first (`\(engine) images` lists what is here), or check the name and tag"
-            guard PullPolicy.fromEnvironment() == .missing else {
-                throw RuntimeError(.imageNotFound, engine: runtime.engine,
-                                   summary: "image '\(image)' is not on this machine (pulling is off: CCM_LUA_PULL=never)",
-                                   hint: advice)
-            }
-            do {
-                try await runtime.pullImage(image)
-                ids[image] = try? await runtime.inspectImage(image).id
-            } catch var error as RuntimeError {
-                error.kind = .imageNotFound
-                error.summary = "image '\(image)' is not on this machine and could not be pulled"
-                error.hint = advice
-                throw error
-            }
-        }
-        return ids
+    /// Images must be present before anything is created (`ImagePolicy`); each node records the
+    /// image id and digest it was created from, so a failure can name the exact image.
+    static func ensureImages(_ images: Set<String>, pull: PullPolicy? = nil,
+                             runtime: any ContainerRuntime) async throws -> [String: PinnedImage] {
+        try await ImagePolicy.ensure(images, policy: pull, runtime: runtime)
     }
 
     // MARK: Status

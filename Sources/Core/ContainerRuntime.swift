@@ -15,7 +15,14 @@ public protocol ContainerRuntime: Sendable {
     /// Fails with `.imageNotFound` when the image is not present locally.
     func inspectImage(_ reference: String) async throws -> ImageInfo
     func pullImage(_ reference: String) async throws
+    /// As `pullImage(_:)`, handing each line the engine prints to `progress` as it comes.
+    func pullImage(_ reference: String, progress: (@Sendable (String) -> Void)?) async throws
+    /// Lines the engine prints go to `request.progress` as they come.
     func buildImage(_ request: ImageBuild) async throws
+    /// Images carrying every one of `labels` (an empty value matches any value).
+    func listImages(labels: [String: String]) async throws -> [ImageInfo]
+    /// Untags or removes an image; removing one that is not there is not an error.
+    func removeImage(_ reference: String) async throws
 
     // MARK: Networks
     func createNetwork(_ spec: NetworkSpec) async throws
@@ -93,8 +100,15 @@ public struct ImageInfo: Sendable, Equatable {
     /// The manifest digest when the engine knows one (Podman always; Docker only for pulled
     /// images, from the first repo digest). Recorded so a failing run can name the exact image.
     public var digest: String?
-    public init(id: String, repoDigests: [String], tags: [String], digest: String? = nil) {
+    /// RFC 3339, as the engine prints it.
+    public var created: String?
+    public var labels: [String: String]
+    /// Bytes.
+    public var size: Int64?
+    public init(id: String, repoDigests: [String], tags: [String], digest: String? = nil,
+                created: String? = nil, labels: [String: String] = [:], size: Int64? = nil) {
         self.id = id; self.repoDigests = repoDigests; self.tags = tags; self.digest = digest
+        self.created = created; self.labels = labels; self.size = size
     }
 }
 
@@ -103,6 +117,11 @@ public struct ImageBuild: Sendable {
     public var dockerfile: String?
     public var tag: String
     public var buildArgs: [String: String]
+    /// The stage of a multi-stage Dockerfile to build (`--target`).
+    public var target: String? = nil
+    public var labels: [String: String] = [:]
+    /// Receives each line of the build's output as it comes (nil: collected only).
+    public var progress: (@Sendable (String) -> Void)? = nil
     public init(contextDirectory: String, dockerfile: String? = nil, tag: String, buildArgs: [String: String] = [:]) {
         self.contextDirectory = contextDirectory; self.dockerfile = dockerfile; self.tag = tag; self.buildArgs = buildArgs
     }

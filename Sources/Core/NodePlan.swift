@@ -68,13 +68,3 @@ public enum StartOrder: String, Sendable, Codable {
     /// Start one, wait until it is ready, then the next: databases that bootstrap one node at a time.
     case oneByOne = "one-by-one"
 }
-
-/// Whether a missing image may be pulled from a registry: `CCM_LUA_PULL` = `missing` (default) or
-/// `never`.
-public enum PullPolicy: String, Sendable {
-    case missing, never
-
-    public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) -> PullPolicy {
-        env["CCM_LUA_PULL"].flatMap { PullPolicy(rawValue: $0.lowercased()) } ?? .missing
-    }
-}

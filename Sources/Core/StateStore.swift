@@ -33,6 +33,8 @@ public struct NodeRecord: Sendable, Codable, Equatable {
     public var ip: String?
     /// The image id the container was created from: which exact image a run used.
     public var imageID: String?
+    /// The image's manifest digest, where the engine has one (Podman; Docker for pulled images).
+    public var imageDigest: String? = nil
     /// The plan changed in a way the container cannot follow: make it anew at the next start.
     public var recreate: Bool? = nil
 }

@@ -147,7 +147,23 @@ public final class FakeContainerRuntime: ContainerRuntime, Sendable {
 
     public func buildImage(_ request: ImageBuild) async throws {
         try record("buildImage", [request.tag, request.contextDirectory])
-        addImage(Self.imageKey(request.tag))
+        var info = Self.imageInfo(request.tag)
+        info.labels = request.labels
+        state.withLock { $0.images[Self.imageKey(request.tag)] = info }
+    }
+
+    public func listImages(labels: [String: String]) async throws -> [ImageInfo] {
+        try record("listImages", Self.describe(labels))
+        return state.withLock { state in
+            state.images.keys.sorted().compactMap { state.images[$0] }.filter { info in
+                labels.allSatisfy { key, value in info.labels[key].map { value.isEmpty || $0 == value } ?? false }
+            }
+        }
+    }
+
+    public func removeImage(_ reference: String) async throws {
+        try record("removeImage", [reference])
+        _ = state.withLock { $0.images.removeValue(forKey: Self.imageKey(reference)) }
     }
 
     // MARK: Networks

@@ -1,0 +1,134 @@
+import Foundation
+
+/// When an image is pulled from a registry before a cluster is created: `missing` (only when it is
+/// not on this machine), `always` (every time, to get the tag's newest image) or `never` (offline
+/// machines and tests: no registry is ever contacted). `CCM_LUA_PULL` sets the default; a
+/// cluster's own `pull` overrides it.
+public enum PullPolicy: String, Sendable, Codable, CaseIterable {
+    case missing, always, never
+
+    public static let variable = "CCM_LUA_PULL"
+
+    public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) -> PullPolicy {
+        env[variable].flatMap { PullPolicy(rawValue: $0.lowercased()) } ?? .missing
+    }
+
+    /// The policy named `text`, or a usage error listing the choices.
+    public static func named(_ text: String, what: String = "pull") throws -> PullPolicy {
+        guard let policy = PullPolicy(rawValue: text.lowercased()) else {
+            throw ClusterError(.usage, "\(what) must be \"missing\", \"always\" or \"never\" (got \"\(text)\")")
+        }
+        return policy
+    }
+}
+
+/// The exact image a node ran: the reference the plan named, the engine's image id and, where the
+/// engine knows one, the manifest digest. Kept in the run record so a failure can be reproduced.
+public struct PinnedImage: Sendable, Equatable, Codable {
+    public var reference: String
+    public var id: String
+    public var digest: String?
+    public init(reference: String, id: String, digest: String? = nil) {
+        self.reference = reference; self.id = id; self.digest = digest
+    }
+}
+
+/// Labels ccm-lua puts on images it builds, so `ccm-lua image ls|rm` can find them (and nothing else).
+public enum ImageLabels {
+    public static let built = "ccm-lua.built"
+}
+
+/// The image-first rule: every image a cluster needs is present (pulled when the policy allows)
+/// before anything is created, and each is pinned to its id and digest.
+public enum ImagePolicy {
+    /// `policy` nil: `CCM_LUA_PULL`'s.
+    public static func ensure(_ images: Set<String>, policy: PullPolicy?,
+                              runtime: any ContainerRuntime) async throws -> [String: PinnedImage] {
+        var pinned: [String: PinnedImage] = [:]
+        for image in images.sorted() {
+            pinned[image] = try await ensure(image, policy: policy, runtime: runtime)
+        }
+        return pinned
+    }
+
+    public static func ensure(_ image: String, policy requested: PullPolicy?, runtime: any ContainerRuntime,
+                              progress: (@Sendable (String) -> Void)? = nil) async throws -> PinnedImage {
+        let policy = requested ?? PullPolicy.fromEnvironment()
+        // Say where "never" came from, so the user knows what to change.
+        let origin = requested == nil ? "\(PullPolicy.variable)=never" : "pull = \"never\""
+        let engine = runtime.engine.rawValue
+        let advice = "build or load it first (`\(engine) images` lists what is here; `ccm-lua image build` builds one), or check the name and tag"
+        if policy != .always {
+            do {
+                return pin(image, try await runtime.inspectImage(image))
+            } catch let error as RuntimeError where error.kind == .imageNotFound {}
+        }
+        if policy == .never {
+            throw RuntimeError(.imageNotFound, engine: runtime.engine,
+                               summary: "image '\(image)' is not on this machine (pulling is off: \(origin))",
+                               hint: advice)
+        }
+        do {
+            try await runtime.pullImage(image, progress: progress)
+            return pin(image, try await runtime.inspectImage(image))
+        } catch var error as RuntimeError {
+            error.kind = .imageNotFound
+            error.summary = policy == .always
+                ? "image '\(image)' could not be pulled (pull = \"always\")"
+                : "image '\(image)' is not on this machine and could not be pulled"
+            error.hint = advice
+            throw error
+        }
+    }
+
+    static func pin(_ reference: String, _ info: ImageInfo) -> PinnedImage {
+        PinnedImage(reference: reference, id: info.id, digest: info.digest)
+    }
+}
+
+extension ContainerRuntime {
+    /// Runtimes that cannot report progress pull quietly.
+    public func pullImage(_ reference: String, progress: (@Sendable (String) -> Void)?) async throws {
+        try await pullImage(reference)
+    }
+}
+
+/// Where builds are named and logged.
+public enum ImageBuilds {
+    /// `ccm-lua-build/<context folder>:latest` when the user names no tag.
+    public static func defaultTag(context: URL) -> String {
+        let stem = context.standardizedFileURL.lastPathComponent.lowercased()
+            .map { ($0.isLetter && $0.isASCII) || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." ? $0 : "-" }
+        let name = String(stem).trimmingCharacters(in: CharacterSet(charactersIn: "-_."))
+        return "ccm-lua-build/\(name.isEmpty ? "image" : name):latest"
+    }
+
+    /// `<state>/images/build-<tag>-<time>.log`: a build's whole output, kept for when it fails
+    /// where nobody watched.
+    public static func logFile(store: StateStore, tag: String, now: Date = Date()) throws -> URL {
+        let folder = store.home.appendingPathComponent("images", isDirectory: true)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let slug = String(tag.map { $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" ? $0 : "_" })
+        let stamp = Int(now.timeIntervalSince1970 * 1000)
+        return folder.appendingPathComponent("build-\(slug)-\(stamp).log")
+    }
+}
+
+/// Where pull and build progress goes: the terminal when stderr is one, and a log file.
+public enum ImageOutput {
+    /// Writes each line to stderr when stderr is a terminal; nil otherwise.
+    public static func terminal() -> (@Sendable (String) -> Void)? {
+        guard isatty(STDERR_FILENO) != 0 else { return nil }
+        return { line in FileHandle.standardError.write(Data((line + "\n").utf8)) }
+    }
+
+    /// Appends each line to `file` (created now) and hands it to `terminal` too.
+    public static func teeing(to file: URL, terminal: (@Sendable (String) -> Void)?) -> @Sendable (String) -> Void {
+        FileManager.default.createFile(atPath: file.path, contents: nil)
+        let handle = FileHandle(forWritingAtPath: file.path)
+        return { line in
+            handle?.write(Data((line + "\n").utf8))
+            terminal?(line)
+        }
+    }
+}

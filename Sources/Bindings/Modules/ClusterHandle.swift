@@ -27,8 +27,10 @@ final class ClusterHandle: LuaObject {
                     "runtime": .string(engine.rawValue), "network": .string(record.network), "keep": .boolean(record.keep),
                     "nodes": .array(record.nodes.map { node in
                         var fields: [String: LuaValue] = ["name": .string(node.name), "index": .integer(node.index),
-                                                          "container": .string(node.container)]
+                                                          "container": .string(node.container), "image": .string(node.plan.image)]
                         if let dc = node.dc { fields["dc"] = .string(dc) }
+                        if let id = node.imageID { fields["image_id"] = .string(id) }
+                        if let digest = node.imageDigest { fields["image_digest"] = .string(digest) }
                         return .table(fields)
                     }),
                 ]))

@@ -14,6 +14,7 @@ local SPEC_FIELDS = {
   name = "string", profile = "string|table", image = "string", nodes = "number|table", runtime = "string",
   config = "table", env = "table", args = "table", cpus = "number", memory = "string", cap_add = "table",
   volumes = "table", ports = "table", start = "boolean", keep = "boolean", timeout = "number",
+  pull = "string",
 }
 
 -- Errors ---------------------------------------------------------------------------------------
@@ -131,6 +132,10 @@ end
 
 --- spec.env values and spec.args items become strings; anything else is a mistake worth naming.
 local function check_spec_values(spec)
+  local pull = spec.pull
+  if pull ~= nil and pull ~= "missing" and pull ~= "always" and pull ~= "never" then
+    usage(('spec.pull must be "missing", "always" or "never", got "%s"'):format(pull))
+  end
   for k, v in pairs(spec.env or {}) do
     if type(k) ~= "string" then usage(("spec.env keys must be variable names, got %s"):format(tostring(k))) end
     local t = type(v)
@@ -243,7 +248,7 @@ function M.create(spec)
   local handle = core.create {
     name = name, profile = profile_name(profile), image = image, runtime = spec.runtime,
     start_order = profile.start_order or "parallel", keep = spec.keep or false, nodes = planned,
-    spec = kept,
+    spec = kept, pull = spec.pull,
   }
   local c = wrap(handle, profile)
   c._spec = spec
@@ -327,6 +332,15 @@ end
 
 function Cluster:remove() self._handle:remove() end
 function Cluster:status() return self._handle:status() end
+
+--- The image each node runs: {node1 = {ref =, id =, digest =}, ...} (digest where the engine has one).
+function Cluster:images()
+  local images = {}
+  for _, n in ipairs(self._handle:info().nodes) do
+    images[n.name] = { ref = n.image, id = n.image_id, digest = n.image_digest }
+  end
+  return images
+end
 
 function Cluster:add_node(opts)
   opts = opts or {}

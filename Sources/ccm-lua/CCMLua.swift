@@ -9,6 +9,7 @@ struct CCMLua: AsyncParsableCommand {
     /// One file per subcommand. Add new ones here (test, doctor, ls, status, logs, exec, rm, gc).
     static let subcommands: [any ParsableCommand.Type] = [
         Doctor.self, List.self, Status.self, Logs.self, Exec.self, Remove.self, Collect.self,
+        Image.self,
     ]
 
     static let configuration = CommandConfiguration(

@@ -19,6 +19,9 @@ struct Status: AsyncParsableCommand {
     @Flag(name: .long, help: "Print JSON: one object per cluster with its nodes.")
     var json = false
 
+    @Flag(name: .shortAndLong, help: "Also show the exact image each node runs: its id and digest.")
+    var verbose = false
+
     func run() async throws {
         let inventory = ClusterInventory()
         let names = cluster.map { [$0] } ?? inventory.store.list()
@@ -38,7 +41,7 @@ struct Status: AsyncParsableCommand {
                     objects.append(Self.object(record, nodes))
                 } else {
                     if index > 0 { print("") }
-                    print(Self.text(record, nodes))
+                    print(verbose ? ImageText.pinned(record, nodes) : Self.text(record, nodes))
                 }
             } catch {
                 failed = true
@@ -58,7 +61,11 @@ struct Status: AsyncParsableCommand {
     static func object(_ record: ClusterRecord, _ nodes: [NodeStatus]) -> [String: Any] {
         ["name": record.name, "engine": record.engine.rawValue, "keep": record.keep,
          "nodes": nodes.map { node -> [String: Any] in
-            ["name": node.name, "state": node.nodeState, "ip": node.ip ?? NSNull(), "image": node.image]
+            var fields: [String: Any] = ["name": node.name, "state": node.nodeState, "ip": node.ip ?? NSNull(), "image": node.image]
+            let pinned = record.nodes.first { $0.name == node.name }
+            fields["image_id"] = pinned?.imageID ?? NSNull()
+            fields["image_digest"] = pinned?.imageDigest ?? NSNull()
+            return fields
          }]
     }
 }

@@ -46,9 +46,11 @@ public struct StateStore: Sendable {
 
     public init(home: URL) { self.home = home }
 
-    /// `CCM_LUA_HOME`, else `~/.ccm-lua`.
+    /// `CCM_LUA_HOME`, else `CCM_CONFIG_DIR` (ccm's name for its state folder), else `~/.ccm-lua`.
     public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) -> StateStore {
-        if let path = env["CCM_LUA_HOME"], !path.isEmpty { return StateStore(home: URL(fileURLWithPath: path)) }
+        for variable in ["CCM_LUA_HOME", "CCM_CONFIG_DIR"] {
+            if let path = env[variable], !path.isEmpty { return StateStore(home: URL(fileURLWithPath: path)) }
+        }
         let homeDir = env["HOME"].map { URL(fileURLWithPath: $0) } ?? FileManager.default.homeDirectoryForCurrentUser
         return StateStore(home: homeDir.appendingPathComponent(".ccm-lua"))
     }

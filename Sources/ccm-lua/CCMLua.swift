@@ -10,6 +10,9 @@ struct CCMLua: AsyncParsableCommand {
     static let subcommands: [any ParsableCommand.Type] = [
         Doctor.self, List.self, Status.self, Logs.self, Exec.self, Remove.self, Collect.self,
         Image.self,
+        // ccm's commands (Sources/ccm-lua/ccm)
+        CCMCreate.self, CCMPopulate.self, CCMAdd.self, CCMStart.self, CCMStop.self, CCMSwitch.self, CCMList.self,
+        CCMRemove.self, CCMUpdateconf.self, CCMLiveset.self, CCMShow.self, CCMFlush.self, CCMCompact.self, CCMNode.self,
     ]
 
     static let configuration = CommandConfiguration(
@@ -43,7 +46,11 @@ struct CCMLua: AsyncParsableCommand {
     )
 
     static func main() async {
-        let arguments = Array(CommandLine.arguments.dropFirst())
+        var arguments = Array(CommandLine.arguments.dropFirst())
+        // ccm's `nodeN VERB ...`, unless a script of that name is here.
+        if let first = arguments.first, first.wholeMatch(of: /node[0-9]+/) != nil, !FileManager.default.fileExists(atPath: first) {
+            arguments.insert("node", at: 0)
+        }
         let names = Set(subcommands.map { $0._commandName })
         if let first = arguments.first, names.contains(first) || ["--help", "-h", "help", "--version"].contains(first) {
             await main(arguments)  // ArgumentParser: subcommands, help, version

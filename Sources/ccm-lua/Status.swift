@@ -13,7 +13,7 @@ struct Status: AsyncParsableCommand {
             engine does not answer.
             """)
 
-    @Argument(help: "The cluster; all clusters in the state directory when omitted.")
+    @Argument(help: "The cluster; when omitted, the current one (`create`, `switch`) if set, else every cluster.")
     var cluster: String?
 
     @Flag(name: .long, help: "Print JSON: one object per cluster with its nodes.")
@@ -24,6 +24,8 @@ struct Status: AsyncParsableCommand {
 
     func run() async throws {
         let inventory = ClusterInventory()
+        // As `ccm status`: the current cluster (`ccm-lua create`/`switch`) when one is set and exists.
+        let cluster = self.cluster ?? CurrentCluster(store: inventory.store).name.flatMap { inventory.store.exists($0) ? $0 : nil }
         let names = cluster.map { [$0] } ?? inventory.store.list()
         if let cluster {
             do { _ = try inventory.record(cluster) } catch { throw Output.fail("status", error) }

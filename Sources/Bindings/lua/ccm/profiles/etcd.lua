@@ -45,6 +45,9 @@ function profile.node(node, cluster)
   end
   return {
     command = command,
+    -- The data dir lives on the host (<node>/data): a node made anew after a changed command
+    -- (set_config, updateconf) is still the same member, not an empty one.
+    directories = { data = "/var/lib/etcd" },
     ready = {
       log = "ready to serve client requests",
       probe = { "etcdctl", "--endpoints=" .. url("127.0.0.1", profile.client_port), "endpoint", "health" },

@@ -36,7 +36,13 @@ enum CCMLuaChunk {
             \(body)
             end)
             if not ok then
-              io.stderr:write("ccm-lua \(command): ", type(err) == "table" and tostring(err.message) or tostring(err), "\\n")
+              local text = type(err) == "table" and tostring(err.message) or tostring(err)
+              -- The engine's own words say why (e.g. "connection refused" from a registry).
+              if type(err) == "table" and type(err.stderr) == "string" then
+                local said = (err.stderr:gsub("%s+$", ""):gsub("\\n", "\\n    "))
+                text = text .. "\\n  " .. (err.cmd and ("`" .. err.cmd .. "` said:\\n    ") or "") .. said
+              end
+              io.stderr:write("ccm-lua \(command): ", text, "\\n")
               os.exit(1)
             end
             """

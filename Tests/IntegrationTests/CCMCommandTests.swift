@@ -1,0 +1,116 @@
+import Foundation
+import Testing
+import Core
+
+/// ccm's commands through the built binary only, as a shell user types them, on both engines with
+/// the etcd profile; and a cluster made from the shell is one a script attaches to.
+@Suite(.serialized) struct CCMCommandTests {
+    static func name(_ what: String, _ engine: Engine) -> String {
+        "ccm-\(Labels.runID.prefix(6))-\(what)-\(engine.rawValue.prefix(1))"
+    }
+
+    /// Runs `body` with a fresh state folder; removes what carries `cluster`'s label afterwards,
+    /// also when the test failed half-way.
+    static func withHome(_ runtime: CLIContainerRuntime, cluster: String, _ body: (URL) async throws -> Void) async throws {
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("ccm-lua-ccm-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: home) }
+        do { try await body(home) } catch {
+            _ = try? await ResourceCleanup.removeAll(matching: [Labels.cluster: cluster], in: runtime)
+            throw error
+        }
+        let left = try await ResourceCleanup.removeAll(matching: [Labels.cluster: cluster], in: runtime)
+        #expect(left.isEmpty, "left behind by the test: \(left)")
+    }
+
+    /// `ccm-lua ARGS` must exit 0; returns stdout.
+    @discardableResult
+    static func ok(_ arguments: [String], _ home: URL, sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
+        let result = try Binary.run(arguments, home: home)
+        try #require(result.status == 0, "ccm-lua \(arguments.joined(separator: " ")) exited \(result.status):\n\(result.stderr)",
+                     sourceLocation: sourceLocation)
+        return result.stdout
+    }
+
+    /// NODE → STATE from `ccm-lua status`.
+    static func states(_ home: URL) throws -> [String: String] {
+        let rows = try ok(["status"], home).split(separator: "\n").filter { $0.hasPrefix("node") }.map { $0.split(separator: " ") }
+        return Dictionary(uniqueKeysWithValues: rows.map { (String($0[0]), String($0[1])) })
+    }
+
+    @Test(arguments: Engine.allCases)
+    func createStartExecStopStartUpdateconfAddAndRemoveFromTheShell(_ engine: Engine) async throws {
+        let runtime = try await Integration.runtime(engine, images: [Integration.etcdImage])
+        let name = Self.name("life", engine)
+        try await Self.withHome(runtime, cluster: name) { home in
+            try Self.ok(["create", name, "-n", "3", "--profile", "etcd", "--docker-image", Integration.etcdImage,
+                         "--container-runtime", engine.rawValue], home)
+            #expect(try Self.ok(["list"], home) == " *\(name)\n")
+            #expect(try Self.states(home) == ["node1": "created", "node2": "created", "node3": "created"])
+            try Self.ok(["start"], home)
+            #expect(try Self.states(home) == ["node1": "running", "node2": "running", "node3": "running"])
+
+            let members = try Self.ok(["node1", "exec", "--", "etcdctl", "member", "list"], home)
+            #expect(["node1", "node2", "node3"].allSatisfy { members.contains("started, \($0),") }, "\(members)")
+
+            try Self.ok(["node2", "stop"], home)
+            #expect(try Self.ok(["node2", "status"], home) == "node2: exited\n")
+            try Self.ok(["node2", "start"], home)
+            #expect(try Self.ok(["node2", "status"], home) == "node2: running\n")
+
+            // The script API sees the change: the cluster made from the shell is one cluster.get attaches to.
+            try Self.ok(["updateconf", "heartbeat-interval:100"], home)
+            let seen = try Self.ok(["-e", "print(cluster.get(\"\(name)\"):node(3):config()[\"heartbeat-interval\"])"], home)
+            #expect(seen == "100\n", "\(seen)")
+            try Self.ok(["node3", "stop"], home)
+            try Self.ok(["node3", "start"], home)
+            let command = try Self.ok(["node3", "exec", "--", "cat", "/proc/1/cmdline"], home)
+            #expect(command.contains("--heartbeat-interval=100"), "\(command)")
+
+            try Self.ok(["add", "node4", "-s"], home)
+            #expect(try Self.states(home)["node4"] == "running")
+            let grown = try Self.ok(["node1", "exec", "--", "etcdctl", "member", "list"], home)
+            #expect(grown.contains("started, node4,"), "\(grown)")
+            #expect(try Self.ok(["liveset"], home).split(separator: ",").count == 4)
+
+            let removed = try Self.ok(["remove"], home)
+            #expect(removed.contains("removed \(name)"), "\(removed)")
+            #expect(try Self.ok(["list"], home) == "")
+            #expect(try await runtime.listContainers(labels: [Labels.cluster: name]).isEmpty)
+        }
+    }
+
+    @Test(arguments: Engine.allCases)
+    func pullImageWithAnImageNoRegistryHasIsAClearErrorAndCreatesNothing(_ engine: Engine) async throws {
+        let runtime = try await Integration.runtime(engine, images: [Integration.etcdImage])
+        let name = Self.name("pull", engine)
+        // A registry address nothing listens on: the pull fails here without leaving the machine.
+        let image = "localhost:1/ccm-lua-test/absent:0"
+        try await Self.withHome(runtime, cluster: name) { home in
+            let result = try Binary.run(["create", name, "-n", "1", "--profile", "etcd", "--docker-image", image,
+                                         "--container-runtime", engine.rawValue, "--pull-image"], home: home)
+            #expect(result.status == 1)
+            #expect(result.stderr.hasPrefix("ccm-lua create: image '\(image)' could not be pulled (pull = \"always\")"), "\(result.stderr)")
+            #expect(result.stderr.contains("ccm-lua image build"), "no advice in: \(result.stderr)")
+            #expect(result.stderr.contains("\(engine.rawValue) pull"), "the engine's command is not named: \(result.stderr)")
+            #expect(try Self.ok(["list"], home) == "")
+            #expect(try await runtime.listNetworks(labels: [Labels.cluster: name]).isEmpty)
+        }
+    }
+
+    @Test(arguments: Engine.allCases)
+    func aClusterAScriptKeptIsOneTheShellCommandsUse(_ engine: Engine) async throws {
+        let runtime = try await Integration.runtime(engine, images: [Integration.etcdImage])
+        let name = Self.name("lua", engine)
+        try await Self.withHome(runtime, cluster: name) { home in
+            try Self.ok(["-e", "cluster.create{profile = \"etcd\", image = \"\(Integration.etcdImage)\", nodes = 1, name = \"\(name)\", "
+                         + "runtime = \"\(engine.rawValue)\", keep = true}:start()"], home)
+            let none = try Binary.run(["node1", "status"], home: home)
+            #expect(none.status != 0 && none.stderr.contains("no current cluster"), "\(none.stderr)")
+            try Self.ok(["switch", name], home)
+            #expect(try Self.ok(["node1", "status"], home) == "node1: running\n")
+            let bad = try Binary.run(["node7", "stop"], home: home)
+            #expect(bad.status == 1 && bad.stderr.contains("cluster '\(name)' has no node 'node7' (nodes: node1)"), "\(bad.stderr)")
+            try Self.ok(["remove", name], home)
+        }
+    }
+}

@@ -8,7 +8,7 @@ struct CCMNode: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "node",
         abstract: "ccm-lua nodeN start|stop|kill|pause|resume|show|status|showlog|updateconf|nodetool|cqlsh|stress|exec",
-        usage: "ccm-lua nodeN <verb> [args...]",
+        usage: "ccm-lua nodeN <verb> [--print-lua] [args...]",
         shouldDisplay: false)
 
     static let verbs = ["start", "stop", "kill", "pause", "resume", "show", "status", "showlog", "updateconf",
@@ -16,7 +16,12 @@ struct CCMNode: AsyncParsableCommand {
 
     @Argument(help: "node1, node2, ...") var node: String
     @Argument(help: "What to do.") var verb: String
-    @Argument(parsing: .captureForPassthrough, help: "The verb's arguments.") var rest: [String] = []
+    @Argument(parsing: .captureForPassthrough, help: "The verb's arguments; --print-lua first prints the Lua instead of running it.")
+    var arguments: [String] = []
+
+    /// `--print-lua` right after the verb (ArgumentParser cannot take flags beside a passthrough list).
+    var printLua: Bool { arguments.first == "--print-lua" }
+    var rest: [String] { printLua ? Array(arguments.dropFirst()) : arguments }
 
     /// What a node verb does.
     enum Action: Equatable {
@@ -104,7 +109,9 @@ struct CCMNode: AsyncParsableCommand {
         } catch { throw Output.fail("\(node) \(verb)", error) }
         switch try action(cluster: cluster) {
         case .lua(let body):
-            try await CCMLuaChunk.run("\(node) \(verb)", body, printOnly: false)
+            try await CCMLuaChunk.run("\(node) \(verb)", body, printOnly: printLua)
+        case .attached(let argv) where printLua:
+            Output.line((["exec", cluster, node, "--"] + argv).joined(separator: " "))
         case .attached(let argv):
             let exec = try Exec.parse([cluster, node, "--"] + argv)
             try await exec.run()

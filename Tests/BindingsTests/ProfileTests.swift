@@ -28,10 +28,10 @@ extension FakeClusters {
                 #expect(spec.hostname == node)
                 #expect(spec.labels[Labels.cluster] == "sc" && spec.labels[Labels.node] == node)
                 let mounts = Dictionary(uniqueKeysWithValues: spec.mounts.map { ($0.containerPath, $0.hostPath) })
-                #expect(mounts.count == 3, "\(spec.mounts)")
+                #expect(mounts.count == 8, "\(spec.mounts)")
                 #expect(mounts["/etc/scylla/scylla.yaml"]?.hasSuffix("/sc/\(node)/conf/scylla.yaml") == true)
                 #expect(mounts["/etc/scylla/cassandra-rackdc.properties"]?.hasSuffix("/sc/\(node)/conf/cassandra-rackdc.properties") == true)
-                #expect(mounts["/var/lib/scylla"]?.hasSuffix("/sc/\(node)/data") == true)
+                #expect(mounts["/var/lib/scylla/data"]?.hasSuffix("/sc/\(node)/data") == true)
                 #expect(run.file("sc", node, "conf/cassandra-rackdc.properties") == "dc=dc1\nprefer_local=true\nrack=rack1\n")
             }
             let yaml = try #require(run.file("sc", "node2", "conf/scylla.yaml"))

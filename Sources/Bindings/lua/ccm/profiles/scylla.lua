@@ -51,7 +51,12 @@ function profile.node(node, cluster)
       { path = "conf/cassandra-rackdc.properties", mount = "/etc/scylla/cassandra-rackdc.properties",
         format = "properties", content = cassandra_like.rackdc(node) },
     },
-    directories = { data = "/var/lib/scylla" },
+    -- ccm's node folder layout, each visible on the host (conf/ holds the files mounted above;
+    -- logs/ is the node's captured output).
+    directories = {
+      data = "/var/lib/scylla/data", commitlogs = "/var/lib/scylla/commitlog", hints = "/var/lib/scylla/hints",
+      view_hints = "/var/lib/scylla/view_hints", saved_caches = "/var/lib/scylla/saved_caches", keys = "/etc/scylla/keys",
+    },
     ready = { log = "Starting listening for CQL clients", plain = true },
   }
 end

@@ -41,3 +41,20 @@ public struct CurrentCluster: Sendable {
         return name
     }
 }
+
+extension StateStore {
+    /// Empties the node folders a profile mounts as data (`NodePlan.directories`), as `ccm clear`
+    /// does; configuration files and captured logs stay. The nodes must be stopped.
+    public func clearNodeData(_ record: ClusterRecord) throws {
+        for node in record.nodes {
+            for directory in node.plan.directories {
+                let folder = nodeDirectory(record.name, node.name).appendingPathComponent(directory.path)
+                for entry in (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [] {
+                    do { try FileManager.default.removeItem(at: folder.appendingPathComponent(entry)) } catch {
+                        throw ClusterError(.state, "cannot empty \(folder.path): \(error.localizedDescription); a container may have written it as another user: remove it by hand, or remove the cluster")
+                    }
+                }
+            }
+        }
+    }
+}

@@ -12,7 +12,7 @@ struct CCMLua: AsyncParsableCommand {
         Image.self,
         // ccm's commands (Sources/ccm-lua/ccm)
         CCMCreate.self, CCMPopulate.self, CCMAdd.self, CCMStart.self, CCMStop.self, CCMSwitch.self, CCMList.self,
-        CCMRemove.self, CCMUpdateconf.self, CCMLiveset.self, CCMShow.self, CCMFlush.self, CCMCompact.self, CCMNode.self,
+        CCMRemove.self, CCMClear.self, CCMUpdateconf.self, CCMLiveset.self, CCMShow.self, CCMFlush.self, CCMCompact.self, CCMNode.self,
     ]
 
     static let configuration = CommandConfiguration(

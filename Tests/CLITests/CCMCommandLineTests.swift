@@ -85,6 +85,7 @@ import Core
         #expect(try await Self.lua(["show"], home: home).hasPrefix(#"local c = get("alpha")"#))
         #expect(try await Self.lua(["flush"], home: home).contains(#"n:nodetool("flush")"#))
         #expect(try await Self.lua(["compact"], home: home).contains(#"n:nodetool("compact")"#))
+        #expect(try await Self.lua(["clear"], home: home) == #"get("alpha"):stop{gently = false}"#)
         #expect(try await Self.run(["list"], home: home).stdout == " *alpha\n")
     }
 
@@ -141,7 +142,7 @@ import Core
     @Test func withNoCurrentClusterTheCommandsSayHowToChooseOne() async throws {
         let home = try Self.home(current: false)
         defer { try? FileManager.default.removeItem(at: home) }
-        for arguments in [["start"], ["stop"], ["node1", "start"], ["updateconf", "a:1"], ["liveset"], ["add", "node3"]] {
+        for arguments in [["start"], ["stop"], ["clear"], ["node1", "start"], ["updateconf", "a:1"], ["liveset"], ["add", "node3"]] {
             let result = try await Self.run(arguments, home: home)
             #expect(result.status == 1, "\(arguments)")
             #expect(result.stderr.contains("no current cluster: create one with `ccm-lua create NAME -n 3 ...` or choose one with `ccm-lua switch NAME` (clusters: alpha)"),

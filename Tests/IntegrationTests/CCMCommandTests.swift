@@ -113,4 +113,21 @@ import Core
             try Self.ok(["remove", name], home)
         }
     }
+
+    @Test(arguments: Engine.allCases)
+    func clearStopsTheNodesAndTheirDataIsGoneAtTheNextStart(_ engine: Engine) async throws {
+        let runtime = try await Integration.runtime(engine, images: [Integration.etcdImage])
+        let name = Self.name("clear", engine)
+        try await Self.withHome(runtime, cluster: name) { home in
+            try Self.ok(["create", name, "-n", "1", "--profile", "etcd", "--docker-image", Integration.etcdImage,
+                         "--container-runtime", engine.rawValue, "-s"], home)
+            try Self.ok(["node1", "exec", "--", "etcdctl", "put", "k", "before"], home)
+            #expect(try Self.ok(["node1", "exec", "--", "etcdctl", "get", "k", "--print-value-only"], home) == "before\n")
+            try Self.ok(["clear"], home)
+            #expect(try Self.states(home) == ["node1": "exited"])
+            try Self.ok(["start"], home)
+            #expect(try Self.ok(["node1", "exec", "--", "etcdctl", "get", "k", "--print-value-only"], home) == "")
+            try Self.ok(["remove"], home)
+        }
+    }
 }

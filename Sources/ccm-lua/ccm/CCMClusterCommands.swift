@@ -308,3 +308,21 @@ struct CCMRemove: AsyncParsableCommand {
         current.clear(ifItIs: target)
     }
 }
+
+struct CCMClear: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "clear",
+        abstract: "Stop every node of the current cluster and empty its data folders, as `ccm clear` does.",
+        discussion: "The nodes keep their configuration and captured logs; the next start begins with no data.")
+    @OptionGroup var options: CCMOptions
+    func chunk(cluster: String) -> String { "get(\(LuaLiteral.string(cluster))):stop{gently = false}" }
+    func run() async throws {
+        let name = try CCMErrors.cluster("clear")
+        try await CCMLuaChunk.run("clear", chunk(cluster: name), printOnly: options.printLua)
+        if options.printLua { return }
+        do {
+            let inventory = ClusterInventory()
+            try inventory.store.clearNodeData(try inventory.record(name))
+        } catch { throw Output.fail("clear", error) }
+    }
+}

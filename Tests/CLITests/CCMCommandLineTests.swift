@@ -49,11 +49,13 @@ import Core
             (["create", "c1", "-n", "1", "--scylla", "--profile", "etcd"], "--scylla and --profile etcd contradict each other"),
             (["create", "c1", "-n", "1", "--frobnicate"], "Unknown option '--frobnicate'"),
             (["create", "c1", "-s"], "-s needs nodes"),
+            (["create", "alpha", "-n", "1"], "a cluster named 'alpha' exists already; pick another name, `ccm-lua switch alpha` to use it"),
         ]
         for (arguments, message) in cases {
             let result = try await Self.run(arguments, home: home)
             #expect(result.status != 0 && result.stderr.contains(message), "\(arguments): \(result.stderr)")
         }
+        #expect(!FileManager.default.fileExists(atPath: home.appendingPathComponent("CURRENT").path), "a failed create chose a current cluster")
     }
 
     @Test func createWithoutNodesWaitsForPopulate() async throws {

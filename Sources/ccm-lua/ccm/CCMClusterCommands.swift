@@ -62,10 +62,16 @@ struct CCMCreate: AsyncParsableCommand {
         return body
     }
 
-    func run() async throws {
+    func run() async throws { try await create(populating: false) }
+
+    /// `populating`: called by `populate`, for the options a `create` without -n kept.
+    func create(populating: Bool) async throws {
         let current = CurrentCluster()
+        // Before any engine is asked; the current cluster stays as it was.
+        if current.store.exists(name) || (!populating && CCMPending(store: current.store).arguments(name) != nil) {
+            throw Output.fail("create", "a cluster named '\(name)' exists already; pick another name, `ccm-lua switch \(name)` to use it, or `ccm-lua remove \(name)`")
+        }
         guard nodes != nil else {
-            if current.store.exists(name) { throw Output.fail("create", "a cluster named '\(name)' exists already") }
             try CCMPending(store: current.store).save(name, arguments: Array(CommandLine.arguments.dropFirst(2)))
             try current.set(name)
             return
@@ -114,7 +120,7 @@ struct CCMPopulate: AsyncParsableCommand {
         if start { arguments.append("-s") }
         if options.printLua { arguments.append("--print-lua") }
         let create = try CCMCreate.parse(Array(arguments.dropFirst()))
-        try await create.run()
+        try await create.create(populating: true)
     }
 }
 

@@ -115,12 +115,15 @@ import Core
     }
 
     @Test(arguments: Engine.allCases)
-    func clearStopsTheNodesAndTheirDataIsGoneAtTheNextStart(_ engine: Engine) async throws {
+    func populateThenClearStopsTheNodesAndTheirDataIsGoneAtTheNextStart(_ engine: Engine) async throws {
         let runtime = try await Integration.runtime(engine, images: [Integration.etcdImage])
         let name = Self.name("clear", engine)
         try await Self.withHome(runtime, cluster: name) { home in
-            try Self.ok(["create", name, "-n", "1", "--profile", "etcd", "--docker-image", Integration.etcdImage,
-                         "--container-runtime", engine.rawValue, "-s"], home)
+            // ccm's two-step creation: the options first, the nodes at populate.
+            try Self.ok(["create", name, "--profile", "etcd", "--docker-image", Integration.etcdImage,
+                         "--container-runtime", engine.rawValue], home)
+            #expect(try await runtime.listContainers(labels: [Labels.cluster: name]).isEmpty)
+            try Self.ok(["populate", "-n", "1", "-s"], home)
             try Self.ok(["node1", "exec", "--", "etcdctl", "put", "k", "before"], home)
             #expect(try Self.ok(["node1", "exec", "--", "etcdctl", "get", "k", "--print-value-only"], home) == "before\n")
             try Self.ok(["clear"], home)

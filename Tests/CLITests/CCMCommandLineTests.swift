@@ -91,6 +91,18 @@ import Core
         #expect(try await Self.run(["list"], home: home).stdout == " *alpha\n")
     }
 
+    @Test func valuesReachLuaByteForByte() async throws {
+        let home = try Self.home()
+        defer { try? FileManager.default.removeItem(at: home) }
+        let value = "a\"b\\c\n1é"
+        let chunk = try await Self.lua(["node1", "updateconf", "k:" + value], home: home)
+        let literal = String(try #require(chunk.firstMatch(of: /\["k"\] = (".*")\}\)$/)?.1, "\(chunk)"))
+        #expect(literal == #""a\"b\\c\0101\195\169""#)
+        // Lua reads it back as the same bytes.
+        let echoed = try await CLI.run(["-e", "io.write(\(literal))"])
+        #expect(echoed.stdout == value, "\(echoed.stdout) \(echoed.stderr)")
+    }
+
     @Test func nodeCommandsTakeCcmsVerbs() async throws {
         let home = try Self.home()
         defer { try? FileManager.default.removeItem(at: home) }

@@ -122,13 +122,14 @@ public enum ImageOutput {
         return { line in FileHandle.standardError.write(Data((line + "\n").utf8)) }
     }
 
-    /// Appends each line to `file` (created now) and hands it to `terminal` too.
-    public static func teeing(to file: URL, terminal: (@Sendable (String) -> Void)?) -> @Sendable (String) -> Void {
+    /// Appends each line to `file` (created now) and hands it to `terminal` too; `close` ends the file.
+    public static func teeing(to file: URL, terminal: (@Sendable (String) -> Void)?)
+        -> (progress: @Sendable (String) -> Void, close: @Sendable () -> Void) {
         FileManager.default.createFile(atPath: file.path, contents: nil)
         let handle = FileHandle(forWritingAtPath: file.path)
-        return { line in
+        return ({ line in
             handle?.write(Data((line + "\n").utf8))
             terminal?(line)
-        }
+        }, { try? handle?.close() })
     }
 }

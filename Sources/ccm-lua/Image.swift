@@ -121,7 +121,9 @@ struct ImageBuildCommand: AsyncParsableCommand {
         request.labels = Self.pairs(labels).merging([ImageLabels.built: "1"]) { _, ours in ours }
         do {
             let log = try ImageBuilds.logFile(store: .fromEnvironment(), tag: tag)
-            request.progress = ImageOutput.teeing(to: log, terminal: ImageOutput.terminal())
+            let output = ImageOutput.teeing(to: log, terminal: ImageOutput.terminal())
+            defer { output.close() }
+            request.progress = output.progress
             let runtime = try await engine.containerRuntime()
             do { try await runtime.buildImage(request) } catch {
                 throw Output.fail("image build", "\(error)\n  the whole output is in \(log.path)")

@@ -71,9 +71,11 @@ enum ImageModule {
         request.labels = (try options.stringMap("labels") ?? [:]).merging([ImageLabels.built: "1"]) { _, ours in ours }
         let engine = try ClusterModule.engineName(try options.string("runtime").map { .string($0) })
         let log = try ImageBuilds.logFile(store: StateStore.fromEnvironment(), tag: tag)
-        request.progress = ImageOutput.teeing(to: log, terminal: ImageOutput.terminal())
+        let output = ImageOutput.teeing(to: log, terminal: ImageOutput.terminal())
+        request.progress = output.progress
         let built = request
         return ctx.suspend({ () -> String in
+            defer { output.close() }
             let runtime = try await Engines.shared.runtime(engine)
             try await runtime.buildImage(built)
             return try await runtime.inspectImage(tag).id

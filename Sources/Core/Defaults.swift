@@ -14,4 +14,7 @@ public enum Defaults {
     public static let waitUntilInterval: Double = 0.2
     /// `c:run_once`: a one-shot container that runs to completion.
     public static let runOnceTimeout: Double = 300
+    /// `ccm-lua doctor`'s name-resolution check, all of it: two containers start (etcd, about 1 s
+    /// on an idle machine) and one reaches the other; sized for two busy cores.
+    public static let networkCheckTimeout: Double = 60
 }

@@ -2,8 +2,8 @@ import Foundation
 
 /// The labels ccm-lua puts on every container, network and volume it creates.
 ///
-/// They are how ccm-lua finds its own resources again (a later process cleaning up after a crashed
-/// one, `ccm-lua clean`), and the guarantee that it never touches anything else: every list or
+/// They are how ccm-lua finds its own resources again (`ccm-lua gc` cleaning up after a crashed
+/// process, `ccm-lua rm`), and the guarantee that it never touches anything else: every list or
 /// removal by label requires at least one of these keys.
 public enum Labels {
     /// The cluster a resource belongs to (the name the script gave it).

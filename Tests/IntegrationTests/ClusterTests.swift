@@ -55,8 +55,9 @@ import Core
     /// list; only its own endpoint is asked.
     static func leaderAndOutput(_ cluster: Cluster, asking node: String) async throws -> (leader: String?, output: String) {
         func local(_ arguments: [String]) async throws -> ExecResult {
-            var request = ExecRequest(argv: ["etcdctl", "--endpoints=http://127.0.0.1:2379", "--command-timeout=2s"] + arguments)
-            request.timeout = 10
+            var request = ExecRequest(argv: ["etcdctl", "--endpoints=http://127.0.0.1:2379", "--dial-timeout=5s",
+                                             "--command-timeout=10s"] + arguments)
+            request.timeout = Integration.execLimit
             return try await cluster.exec(node: node, request)
         }
         let status = try await local(["endpoint", "status", "-w", "fields"])
@@ -79,7 +80,7 @@ import Core
             #expect(statuses.allSatisfy { $0.ip != nil })
 
             var found: String?
-            _ = try await eventually(15) { found = try await Self.leader(cluster, asking: "node1"); return found != nil }
+            _ = try await eventually(60) { found = try await Self.leader(cluster, asking: "node1"); return found != nil }
             let leader = try #require(found, "no leader reported after the cluster was ready")
             let survivor = try #require(await cluster.nodeNames.first { $0 != leader })
             let log = try await cluster.log(of: leader)
@@ -88,7 +89,7 @@ import Core
             try await cluster.stop(nodes: [leader], gently: false)
             #expect(try await cluster.state(of: leader) == .exited)
             var lastSeen = ""
-            let elected = try await eventually(30) {
+            let elected = try await eventually(60) {
                 let (now, output) = try await Self.leaderAndOutput(cluster, asking: survivor)
                 lastSeen = output
                 return now != nil && now != leader
@@ -99,12 +100,12 @@ import Core
             // Starting the whole cluster waits for the stopped node only: the running ones will not
             // print their ready line again.
             let restart = ContinuousClock.now
-            try await cluster.start(timeout: 60)
-            #expect(ContinuousClock.now - restart < .seconds(30), "start waited on nodes that were up")
-            let rejoined = try await log.wait(for: try LogPattern("elected leader [0-9a-f]+ at term"), from: mark, timeout: 30,
+            try await cluster.start(timeout: 90)
+            #expect(ContinuousClock.now - restart < .seconds(60), "start waited on nodes that were up")
+            let rejoined = try await log.wait(for: try LogPattern("elected leader [0-9a-f]+ at term"), from: mark, timeout: 60,
                                               nodeName: leader)
             #expect(rejoined.count == 1)
-            #expect(try await eventually(15) { try await Self.leader(cluster, asking: leader) != nil })
+            #expect(try await eventually(60) { try await Self.leader(cluster, asking: leader) != nil })
 
             // Marks are byte offsets into a file that only grows: nothing was read twice.
             let lines = try String(contentsOf: log.file, encoding: .utf8).split(separator: "\n")
@@ -152,7 +153,7 @@ import Core
             try await again.stop(nodes: ["node1"])
             try await again.start(nodes: ["node1"], timeout: 60)
             let lines = try await again.log(of: "node1").wait(for: try LogPattern("ready to serve client requests", plain: true),
-                                                              from: mark, timeout: 30, nodeName: "node1")
+                                                              from: mark, timeout: 60, nodeName: "node1")
             #expect(lines.count == 1)
         }
     }

@@ -107,7 +107,7 @@ import Core
                 local n2 = c:node(2)
                 n2:restart()
                 -- A mark taken by the first process still counts: only this restart's ready line is after it.
-                local lines = n2:wait_log("ready to serve client requests", { from = \(mark), count = 1, timeout = 30 })
+                local lines = n2:wait_log("ready to serve client requests", { from = \(mark), count = 1, timeout = 60 })
                 print("after mark: " .. #n2:grep_log("ready to serve client requests", { from = \(mark) }))
                 -- The spec was kept with the cluster: this process can grow it too.
                 local n4 = c:add_node { start = true }
@@ -203,7 +203,7 @@ import Core
                   function()
                     wait_until(function()
                       return exec.host({ "\(engine.rawValue)", "network", "ls", "-q", "--filter", "label=ccm-lua.cluster=\(name)" }).stdout ~= ""
-                    end, { timeout = 30, interval = 0.01 })
+                    end, { timeout = 60, interval = 0.01 })
                     error("stop right away")
                   end)
                 """)

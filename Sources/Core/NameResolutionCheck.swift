@@ -221,6 +221,10 @@ public struct PodmanNetworkSetup: Sendable {
     /// The DNS plugin or helper found (`dnsname` for CNI, `aardvark-dns` for netavark).
     public var dnsHelper: String?
 
+    public init(backend: String, searched: [String], dnsHelper: String?) {
+        self.backend = backend; self.searched = searched; self.dnsHelper = dnsHelper
+    }
+
     public struct Problem: Sendable { public var cause: String; public var fix: String }
 
     public static let dnsFix = "install golang-github-containernetworking-plugin-dnsname (Debian/Ubuntu) or podman-plugins (Fedora/RHEL) for the CNI backend, "

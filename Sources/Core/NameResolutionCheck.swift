@@ -34,6 +34,9 @@ public struct NameResolutionCheck: Sendable {
         public var engine: Engine
         public var image: String
         public var ok: Bool
+        /// False when the check itself could not run (image missing, engine error): then nothing
+        /// is known about name resolution.
+        public var ran = true
         /// What was seen, one sentence.
         public var summary: String
         public var cause: String?
@@ -48,7 +51,8 @@ public struct NameResolutionCheck: Sendable {
 
         /// As `ccm-lua doctor` prints it, below the engine's lines.
         public var text: String {
-            var lines = ["  name resolution on a user network (\(image)): \(ok ? "ok" : "FAILED") in \(String(format: "%.1f", seconds)) s"]
+            let result = ok ? "ok" : ran ? "FAILED" : "COULD NOT CHECK"
+            var lines = ["  name resolution on a user network (\(image)): \(result) in \(String(format: "%.1f", seconds)) s"]
             if !ok || setup?.problem != nil { lines.append("    \(summary)") }
             if let setup { lines.append("    podman network backend: \(setup.description)") }
             let shown = output.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -77,11 +81,13 @@ public struct NameResolutionCheck: Sendable {
             try await probe(network: network, server: server, client: client, into: &outcome)
         } catch let error as RuntimeError {
             outcome.ok = false
+            outcome.ran = false
             outcome.summary = "The check could not run: \(error.summary)"
             outcome.output = error.stderr
             outcome.fix = error.hint
         } catch {
             outcome.ok = false
+            outcome.ran = false
             outcome.summary = "The check could not run: \(error)"
         }
         outcome.leftovers = await removeAll(network: network, containers: [server, client])

@@ -69,8 +69,11 @@ struct Doctor: AsyncParsableCommand {
             case nil: break
             }
         }
-        if checks.values.contains(where: { if case .ran(let outcome) = $0 { !outcome.ok } else { false } }) {
+        let outcomes = checks.values.compactMap { if case .ran(let outcome) = $0 { outcome } else { nil } }
+        if outcomes.contains(where: { !$0.ok && $0.ran }) {
             text += "\nA name-resolution check failed: clusters on that engine will not form until it is fixed as shown above."
+        } else if outcomes.contains(where: { !$0.ran }) {
+            text += "\nA name-resolution check could not run: fix it as shown above, or pass --probe-image with an etcd image that is present."
         }
         return text
     }
@@ -90,7 +93,7 @@ struct Doctor: AsyncParsableCommand {
             if let server = attempt.serverVersion { entry["server"] = server }
             switch checks[attempt.candidate.engine] {
             case .ran(let outcome):
-                var check: [String: Any] = ["ok": outcome.ok, "image": outcome.image, "summary": outcome.summary,
+                var check: [String: Any] = ["ok": outcome.ok, "ran": outcome.ran, "image": outcome.image, "summary": outcome.summary,
                                             "seconds": outcome.seconds]
                 if let cause = outcome.cause { check["cause"] = cause }
                 if let fix = outcome.fix { check["fix"] = fix }
@@ -113,7 +116,7 @@ struct Doctor: AsyncParsableCommand {
         var document: [String: Any] = ["engines": engines]
         if let selected = report.selectedAttempt { document["selected"] = selected.candidate.engine.rawValue }
         if let problem = report.configurationError { document["configurationError"] = problem.summary }
-        let data = (try? JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys])) ?? Data()
+        let data = (try? JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data()
         return String(decoding: data, as: UTF8.self)
     }
 }

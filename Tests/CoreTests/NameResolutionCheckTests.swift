@@ -66,6 +66,7 @@ import CoreTesting
         let outcome = await NameResolutionCheck(runtime: fake, image: Self.image, environment: [:], timeout: 5).run()
         #expect(!outcome.ok)
         #expect(outcome.summary.hasPrefix("The check could not run:"), "\(outcome.text)")
+        #expect(!outcome.ran && outcome.text.contains("COULD NOT CHECK"))
         #expect(fake.containerNames.isEmpty && fake.networkNames.isEmpty)
         #expect(outcome.leftovers.isEmpty)
     }

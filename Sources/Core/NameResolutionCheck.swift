@@ -103,7 +103,16 @@ public struct NameResolutionCheck: Sendable {
         _ = try await runtime.createContainer(etcd(client, network: network, labels: labels, listen: "127.0.0.1", aliases: []))
         try await runtime.start(inOrder: [server, client])
         let deadline = ContinuousClock.now + .seconds(timeout)
-        guard try await waitForReady(server, until: deadline) else {
+        switch try await waitForReady(server, until: deadline) {
+        case .ready: break
+        case .ended(let lastLines):
+            outcome.ran = false
+            outcome.summary = "The probe's server (etcd in \(image)) stopped before it was ready."
+            outcome.output = lastLines.joined(separator: "\n")
+            outcome.fix = "Pass --probe-image with an image whose `etcd` runs (e.g. ccm-lua-test/etcd:3.4 from scripts/setup)."
+            return
+        case .timedOut:
+            outcome.ran = false
             outcome.summary = "The probe's server (etcd in \(image)) did not log \"\(Self.readyLine)\" within \(Int(timeout)) s."
             outcome.fix = "Pass --probe-image with an image whose `etcd` starts (e.g. ccm-lua-test/etcd:3.4 from scripts/setup); `\(runtime.engine.rawValue) logs` of a container from it says why it does not."
             return
@@ -155,23 +164,27 @@ public struct NameResolutionCheck: Sendable {
         return spec
     }
 
-    /// Follows the server's log until its ready line, or the deadline.
-    private func waitForReady(_ container: String, until deadline: ContinuousClock.Instant) async throws -> Bool {
+    enum Readiness: Sendable { case ready, ended(lastLines: [String]), timedOut }
+
+    /// Follows the server's log until its ready line, its end (the container stopped), or the deadline.
+    private func waitForReady(_ container: String, until deadline: ContinuousClock.Instant) async throws -> Readiness {
         let runtime = self.runtime
-        return try await withThrowingTaskGroup(of: Bool.self) { group in
+        return try await withThrowingTaskGroup(of: Readiness.self) { group in
             group.addTask {
-                for try await line in runtime.logs(container, since: nil, follow: true) where line.text.contains(Self.readyLine) {
-                    return true
+                var last: [String] = []
+                for try await line in runtime.logs(container, since: nil, follow: true) {
+                    if line.text.contains(Self.readyLine) { return .ready }
+                    last = Array((last + [line.text]).suffix(3))
                 }
-                return false   // the container stopped without being ready
+                return .ended(lastLines: last)
             }
             group.addTask {
                 try await Task.sleep(until: deadline, clock: .continuous)
-                return false
+                return .timedOut
             }
-            let ready = try await group.next() ?? false
+            let readiness = try await group.next() ?? .timedOut
             group.cancelAll()
-            return ready
+            return readiness
         }
     }
 

@@ -54,7 +54,7 @@ import CoreTesting
         let started = ContinuousClock.now
         let outcome = await NameResolutionCheck(runtime: fake, image: Self.image, environment: [:], timeout: 0.5).run()
         #expect(ContinuousClock.now - started < .seconds(5))
-        #expect(!outcome.ok)
+        #expect(!outcome.ok && !outcome.ran)
         #expect(outcome.summary.contains("did not log \"ready to serve client requests\""), "\(outcome.text)")
         #expect(outcome.fix?.contains("--probe-image") == true)
         #expect(fake.containerNames.isEmpty && fake.networkNames.isEmpty)
@@ -79,5 +79,25 @@ import CoreTesting
         let netavark = PodmanNetworkSetup(backend: "netavark", searched: ["/usr/libexec/podman"], dnsHelper: nil)
         #expect(netavark.problem?.cause.contains("aardvark-dns") == true)
         #expect(PodmanNetworkSetup(backend: "cni", searched: ["/usr/lib/cni"], dnsHelper: "/usr/lib/cni/dnsname").problem == nil)
+    }
+
+    @Test func aServerThatStopsSaysSoAtOnceWithItsLastLines() async throws {
+        let fake = FakeContainerRuntime(images: [Self.image])
+        let stopped = Task {
+            let deadline = ContinuousClock.now + .seconds(10)
+            while fake.container(Self.server)?.state != .running, ContinuousClock.now < deadline {
+                try? await Task.sleep(for: .milliseconds(1))
+            }
+            fake.emitLog(Self.server, "etcdmain: cannot access data directory: permission denied")
+            fake.exitContainer(Self.server, code: 1)
+        }
+        let started = ContinuousClock.now
+        let outcome = await NameResolutionCheck(runtime: fake, image: Self.image, environment: [:], timeout: 30).run()
+        await stopped.value
+        #expect(ContinuousClock.now - started < .seconds(10))
+        #expect(!outcome.ok && !outcome.ran)
+        #expect(outcome.summary.contains("stopped before it was ready"), "\(outcome.text)")
+        #expect(outcome.text.contains("probe said: etcdmain: cannot access data directory"), "\(outcome.text)")
+        #expect(fake.containerNames.isEmpty && fake.networkNames.isEmpty)
     }
 }

@@ -84,7 +84,10 @@ public struct NameResolutionCheck: Sendable {
             outcome.ran = false
             outcome.summary = "The check could not run: \(error.summary)"
             outcome.output = error.stderr
-            outcome.fix = error.hint
+            // The engine's hint would point at a container that is removed by now.
+            outcome.fix = error.kind == .startFailed
+                ? "The probe image needs `etcd` and `etcdctl` on PATH: pass --probe-image with one (e.g. ccm-lua-test/etcd:3.4 from scripts/setup)."
+                : error.hint
         } catch {
             outcome.ok = false
             outcome.ran = false

@@ -9,12 +9,11 @@ struct Doctor: AsyncParsableCommand {
         discussion: """
             Tries the engine named by CCM_LUA_RUNTIME (or CCM_CONTAINER_RUNTIME), else docker and \
             then podman, and reports each one's client and engine versions, or why it does not \
-            answer and how to fix that. Then, on every engine that answers (only the chosen one when a \
-            variable chose it), it checks what every \
-            cluster needs: on a scratch network, one container resolves another by its network \
-            alias and connects to it (etcd in both; everything is removed afterwards). A failed \
-            check names the cause and the fix. Exits 1 when no usable engine is found or a check \
-            fails.
+            answer and how to fix that. Then, on every engine that answers (only the chosen one \
+            when a variable chose it), it checks what every cluster needs: on a scratch network, \
+            one container resolves another by its network alias and connects to it (etcd in both; \
+            everything is removed afterwards). A failed check names the cause and the fix. Exits 1 \
+            when no usable engine is found or a check fails.
             """)
 
     @Flag(name: .long, help: "Print the report as JSON.")
@@ -34,9 +33,7 @@ struct Doctor: AsyncParsableCommand {
         let report = await discovery.doctor()
         var checks: [Engine: NetworkCheck] = [:]
         if !noNetworkCheck {
-            // An engine chosen by a variable is the only one the user asked about.
-            let engines = report.explicitChoice ? report.selectedAttempt.map { [$0] } ?? [] : report.attempts.filter(\.ok)
-            for attempt in engines {
+            for attempt in report.enginesToCheck {
                 guard let runtime = discovery.makeRuntime(attempt.candidate, discovery.environment) as? CLIContainerRuntime else { continue }
                 if let image = await NameResolutionCheck.chooseImage(runtime, requested: probeImage) {
                     checks[runtime.engine] = .ran(await NameResolutionCheck(runtime: runtime, image: image).run())

@@ -56,6 +56,13 @@ public enum EngineErrorClassifier {
             break
         }
 
+        // Docker refuses a second `rm` while the first runs (Podman makes it wait for the first
+        // and succeed, measured).
+        if lower.contains("removal of container") && lower.contains("already in progress") {
+            let name = subjectName(subject)
+            return error(.removalInProgress, "Container \(name) is being removed by another process.",
+                         "Wait until it is gone (`\(client) ps -a --filter name=\(name)`), then remove what is left again.")
+        }
         if isContainerMissing(lower) || (lower.contains("no such object") && isContainer(subject)) {
             let name = subjectName(subject)
             return error(.containerNotFound, "Container \(name) does not exist.",

@@ -66,6 +66,17 @@ import Core
         #expect(!EngineErrorClassifier.isEngineExecFailure(engine: engine, exitCode: 0, stderr: "", stdout: ""))
     }
 
+    /// Captured from two concurrent `docker rm -f` of one container. Podman makes the second wait
+    /// for the first and succeed, so it has no such message.
+    @Test func removalInProgressIsItsOwnKind() throws {
+        let failure = try Fixtures.failure(.docker, "rm-in-progress")
+        let error = EngineErrorClassifier.classify(engine: .docker, command: failure.command, exitCode: failure.exitCode,
+                                                   stderr: failure.stderr, subject: .container("ccmcore-rmrace-2"))
+        #expect(error.kind == .removalInProgress)
+        #expect(error.summary.contains("ccmcore-rmrace-2"))
+        #expect(error.hint?.isEmpty == false)
+    }
+
     @Test func hintsSayWhatToDo() throws {
         let daemon = try Fixtures.failure(.docker, "daemon-not-running")
         let error = EngineErrorClassifier.classify(engine: .docker, command: daemon.command, exitCode: daemon.exitCode,

@@ -127,7 +127,7 @@ extension FakeClusters {
             #expect(run.error == nil, "\(run.summary)")
             #expect(run.values["kind1"] == "usage" && run.values["kind2"] == "usage" && run.values["kind3"] == "usage")
             #expect(run.values["text1"] == run.at(1) + "spec.ready must be a table, got string")
-            #expect(run.values["text2"] == run.at(1) + "unknown field 'logs' in spec.ready (fields: log, plain, probe, interval)")
+            #expect(run.values["text2"] == run.at(1) + "unknown field 'logs' in spec.ready (fields: log, plain, probe, interval, timeout)")
             #expect(run.values["text3"] == run.at(1) + "spec.command must be a table or string, got number")
         }
     }

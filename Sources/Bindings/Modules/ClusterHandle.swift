@@ -254,7 +254,8 @@ final class ClusterHandle: LuaObject {
         let names = try nodeList(ctx, 2)
         let options = try ctx.options(3)
         let wait: Bool = try options?.boolean("wait") ?? true
-        let timeout: Double = try options?.number("timeout") ?? 120
+        // Nil: the profile's ready.timeout, else Defaults.startTimeout (Core decides).
+        let timeout: Double? = try options?.number("timeout")
         let cluster = h.cluster
         let printer: StartProgressPrinter? = h.verbose && wait ? StartProgressPrinter(cluster: cluster.name) : nil
         let work: @Sendable () async throws -> Void = {

@@ -80,6 +80,7 @@ extension Cluster {
                 // The engine's hint points at `logs` of a container about to be removed: show them.
                 var lines: [LogLine] = []
                 do { for try await line in runtime.logs(id, since: nil, follow: false) { lines.append(line) } } catch {}
+                error.summary = "One-shot container \(spec.name) (\(spec.image)) could not start."
                 let said = EngineErrorClassifier.firstLine(error.stderr)
                 error.hint = "Check that the image's entrypoint/command exists" + (said.isEmpty ? "" : " (the engine said: \(said))")
                     + (lines.isEmpty ? "; the container printed nothing." : ". The container printed:\n" + Self.excerpt(lines))

@@ -188,7 +188,7 @@ public final class NodeLog: Sendable {
         guard info.state == .exited || info.state == .dead else { return }
         // The last lines the container printed are the reason: have them in the file.
         if isFollowing { await stopFollowingIfEnded() } else { await catchUp() }
-        throw ClusterError(.exited, "\(nodeName): its container exited with code \(info.exitCode) while waiting for \(what); start it again (n:start()) or read why in the last lines",
+        throw ClusterError(.exited, "\(nodeName): its container exited with code \(info.exitCode) while waiting for \(what); the last lines say why",
                            node: nodeName, lastLines: tail(10), exitCode: info.exitCode)
     }
 

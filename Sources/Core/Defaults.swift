@@ -14,4 +14,7 @@ public enum Defaults {
     public static let waitUntilInterval: Double = 0.2
     /// `c:run_once`: a one-shot container that runs to completion.
     public static let runOnceTimeout: Double = 300
+    /// `ccm-lua gc`: how long to wait for containers another process is removing (Podman's
+    /// slowest `rm` of a container that ignores SIGTERM is about 10 s).
+    public static let gcRemovalWait: Double = 30
 }

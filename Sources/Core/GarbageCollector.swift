@@ -16,9 +16,8 @@ public struct GarbageCollector: Sendable {
     public let runtime: any ContainerRuntime
     public let store: StateStore
 
-    /// How long to wait for containers another process is removing (Podman's slowest `rm` of a
-    /// container that ignores SIGTERM is about 10 s).
-    public var removalWait: Double = 30
+    /// How long to wait for containers another process is removing.
+    public var removalWait: Double = Defaults.gcRemovalWait
 
     public init(runtime: any ContainerRuntime, store: StateStore) { self.runtime = runtime; self.store = store }
 

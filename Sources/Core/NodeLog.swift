@@ -166,7 +166,14 @@ public final class NodeLog: Sendable {
             // A follower here ends with the container and says so; without one (another process
             // follows, or nobody) the container's state is read now and then.
             if !following, ContinuousClock.now >= nextStateCheck {
-                try await failIfStopped(nodeName: nodeName, waitingFor: "a log line matching '\(pattern.source)'\(have)")
+                if let exitCode = try await stoppedWithLastLines() {
+                    // Its last lines may be the ones awaited.
+                    for line in try readLines(from: offset).lines where matches(line) {
+                        found.append(line)
+                        if found.count == count { return found }
+                    }
+                    throw exited(nodeName, code: exitCode, waitingFor: "a log line matching '\(pattern.source)'\(have)")
+                }
                 nextStateCheck = ContinuousClock.now + Self.stateCheckInterval
             }
             let wake = following ? deadline : min(deadline, nextStateCheck)
@@ -184,12 +191,21 @@ public final class NodeLog: Sendable {
     /// Throws `.exited` when the node's container ran and stopped. A container never started
     /// (`created`) is not judged: a parallel branch may be about to start it.
     func failIfStopped(nodeName: String, waitingFor what: String) async throws {
+        if let code = try await stoppedWithLastLines() { throw exited(nodeName, code: code, waitingFor: what) }
+    }
+
+    /// The exit code when the container ran and stopped, once the last lines it printed are in
+    /// the file (they are the reason); nil while it runs or was never started.
+    private func stoppedWithLastLines() async throws -> Int32? {
         let info = try await runtime.inspect(container)
-        guard info.state == .exited || info.state == .dead else { return }
-        // The last lines the container printed are the reason: have them in the file.
+        guard info.state == .exited || info.state == .dead else { return nil }
         if isFollowing { await stopFollowingIfEnded() } else { await catchUp() }
-        throw ClusterError(.exited, "\(nodeName): its container exited with code \(info.exitCode) while waiting for \(what); the last lines say why",
-                           node: nodeName, lastLines: tail(10), exitCode: info.exitCode)
+        return info.exitCode
+    }
+
+    private func exited(_ nodeName: String, code: Int32, waitingFor what: String) -> ClusterError {
+        ClusterError(.exited, "\(nodeName): its container exited with code \(code) while waiting for \(what); the last lines say why",
+                     node: nodeName, lastLines: tail(10), exitCode: code)
     }
 
     /// Waits for a follower whose stream is ending (the container stopped) to write its last lines.

@@ -159,6 +159,16 @@ import CoreTesting
         #expect(try await log.wait(for: Self.pattern("the line"), timeout: 20, nodeName: "node1") == ["the line"])
     }
 
+    /// Nobody copied the last lines (no follower anywhere): the wait copies them before judging.
+    @Test func theLastLinesOfAStoppedContainerAreReadBeforeFailing() async throws {
+        let s = Setup()
+        defer { s.remove() }
+        let c = try await s.running()
+        s.fake.emitLog(c, "starting", "the awaited line")
+        s.fake.exitContainer(c, code: 0)
+        #expect(try await s.log().wait(for: Self.pattern("the awaited line"), timeout: 20, nodeName: "node1") == ["the awaited line"])
+    }
+
     /// A container never started may be started by a parallel branch: the wait goes on.
     @Test func aWaitOnACreatedContainerWaitsForItsStart() async throws {
         let s = Setup()

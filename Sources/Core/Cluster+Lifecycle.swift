@@ -140,10 +140,11 @@ extension Cluster {
                     last = result
                 } catch let error as RuntimeError where error.kind == .timeout {
                     // The probe itself hung: not ready yet.
-                } catch let error as RuntimeError where error.kind == .execFailed {
-                    // The probe could not run at all (container stopped, program missing): no
-                    // later try will differ.
+                } catch let error as RuntimeError {
+                    // The probe could not run at all: a stopped container says why; a missing
+                    // program will not appear by a later try; other engine trouble is reported.
                     try await log(of: node.name).failIfStopped(nodeName: node.name, waitingFor: "its readiness probe")
+                    guard error.kind == .execFailed else { throw error }
                     throw ClusterError(.config, "\(node.name): readiness probe `\(probe.joined(separator: " "))` cannot run: \(error.summary)",
                                        node: node.name, lastLines: (try? log(of: node.name).tail(10)) ?? [])
                 }

@@ -47,6 +47,12 @@ public enum EngineErrorClassifier {
                 return error(.execFailed, "Cannot exec in container \(container): it is not running.",
                              "Start it first, or check why it stopped with `\(client) logs \(container)` and `\(client) ps -a`.")
             }
+            // Docker, when the container stops while the exec starts (captured: "... error
+            // executing setns process ...").
+            if lower.hasPrefix("oci runtime exec failed") {
+                return error(.execFailed, "Cannot exec in container \(container): the engine could not start the program there (\(firstLine(text))).",
+                             "The container may have stopped just then: check it with `\(client) ps -a` and `\(client) logs \(container)`.")
+            }
         case .start(let container):
             if !isContainerMissing(lower) {
                 return error(.startFailed, "Container \(container) was created but could not start.",

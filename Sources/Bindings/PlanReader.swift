@@ -153,7 +153,7 @@ struct PlanReader {
         }
     }
 
-    /// `ready = { log = "pattern", plain = true, probe = {"argv", ...}, interval = 0.25 }`
+    /// `ready = { log = "pattern", plain = true, probe = {"argv", ...}, interval = 0.25, timeout = 300 }`
     private func readiness() throws -> Readiness {
         guard let ready = value("ready") else { return Readiness() }
         guard case .map = ready else { throw problem("ready", "a table {log =, probe =}") }
@@ -161,6 +161,8 @@ struct PlanReader {
                                   probe: try strings("probe", in: ready))
         if case .double(let d)? = ready["interval"] { readiness.probeInterval = d }
         if case .int(let i)? = ready["interval"] { readiness.probeInterval = Double(i) }
+        if case .double(let d)? = ready["timeout"] { readiness.timeout = d }
+        if case .int(let i)? = ready["timeout"] { readiness.timeout = Double(i) }
         if let pattern = readiness.logPattern, !readiness.plain {
             do { _ = try LogPattern(pattern) } catch let error as ClusterError {
                 throw LuaError(kind: "config", "\(node)'s plan: ready.log: \(error.message)", node: node)

@@ -200,8 +200,9 @@ extension CLIContainerRuntime {
                 for try await event in events {
                     switch event {
                     case .line(let source, let text):
-                        if let line = CLIOutput.logLine(text[...]) {
+                        if var line = CLIOutput.logLine(text[...]) {
                             if let after, CLIOutput.sortableTimestamp(line.timestamp) <= after { continue }
+                            line.isStderr = source == .stderr
                             continuation.yield(line)
                         } else if source == .stderr {
                             engineMessages.append(text)

@@ -335,8 +335,7 @@ public actor Cluster {
         for node in record.nodes {
             do {
                 let info = try await runtime.inspect(node.container)
-                result.append(NodeStatus(name: node.name, state: info.state, ip: info.ipAddresses[record.network] ?? node.ip,
-                                         image: node.plan.image))
+                result.append(NodeStatus(name: node.name, state: info.state, ip: address(in: info), image: node.plan.image))
             } catch let error as RuntimeError where error.kind == .containerNotFound {
                 result.append(NodeStatus(name: node.name, state: nil, ip: nil, image: node.plan.image))
             }
@@ -350,8 +349,13 @@ public actor Cluster {
 
     /// The node's address on the cluster network (nil when it is not running).
     public func ip(of node: String) async throws -> String? {
-        let info = try await runtime.inspect(try self.node(node).container)
-        return info.ipAddresses[record.network]
+        address(in: try await runtime.inspect(try self.node(node).container))
+    }
+
+    /// A stopped container keeps its network entry (Docker with an empty address, Podman with the
+    /// old one), but nothing answers there: only a running or paused node has an address.
+    private func address(in info: ContainerInfo) -> String? {
+        info.state == .running || info.state == .paused ? info.ipAddresses[record.network] : nil
     }
 
     /// Reads the nodes' addresses (one engine call) and keeps changed ones in the record.

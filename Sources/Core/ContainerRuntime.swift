@@ -252,7 +252,11 @@ public struct LogLine: Sendable, Equatable {
     /// The engine's RFC 3339 timestamp (nanosecond precision), usable as `since:` to resume.
     public var timestamp: String
     public var text: String
-    public init(timestamp: String, text: String) { self.timestamp = timestamp; self.text = text }
+    /// Whether the container printed it on stderr (else stdout).
+    public var isStderr: Bool
+    public init(timestamp: String, text: String, isStderr: Bool = false) {
+        self.timestamp = timestamp; self.text = text; self.isStderr = isStderr
+    }
 }
 
 extension ContainerRuntime {

@@ -17,4 +17,7 @@ public enum Defaults {
     /// `ccm-lua doctor`'s name-resolution check, all of it: two containers start (etcd, about 1 s
     /// on an idle machine) and one reaches the other; sized for two busy cores.
     public static let networkCheckTimeout: Double = 60
+    /// `ccm-lua gc`: how long to wait for containers another process is removing (Podman's
+    /// slowest `rm` of a container that ignores SIGTERM is about 10 s).
+    public static let gcRemovalWait: Double = 30
 }

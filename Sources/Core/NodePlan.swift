@@ -52,6 +52,9 @@ public struct Readiness: Sendable, Equatable, Codable {
     public var probe: [String]?
     /// Seconds between probe attempts.
     public var probeInterval: Double = 0.25
+    /// How long a start waits for this node by default (a slow image's profile raises it); the
+    /// script's own `timeout` wins. Nil: `Defaults.startTimeout`.
+    public var timeout: Double?
     public init(logPattern: String? = nil, plain: Bool = false, probe: [String]? = nil) {
         self.logPattern = logPattern; self.plain = plain; self.probe = probe
     }

@@ -107,10 +107,23 @@ import Core
             #expect(rejoined.count == 1)
             #expect(try await eventually(60) { try await Self.leader(cluster, asking: leader) != nil })
 
-            // Marks are byte offsets into a file that only grows: nothing was read twice.
+            // Marks are byte offsets into a file that only grows: nothing was read twice. A line may
+            // repeat word for word only as often as the engine has it (etcd prints its capnslog
+            // warning twice, and Podman stamps both with one time).
             let lines = try String(contentsOf: log.file, encoding: .utf8).split(separator: "\n")
-            let repeated = Dictionary(grouping: lines, by: { $0 }).filter { $0.value.count > 1 }.keys
-            #expect(repeated.isEmpty, "node.log has repeated lines: \(repeated)")
+            func key(_ stamp: Substring, _ text: Substring) -> String {
+                (LogTimestamp(String(stamp)).map { "\($0.seconds).\($0.nanos)" } ?? String(stamp)) + " " + text
+            }
+            var inEngine: [String: Int] = [:]
+            for try await line in runtime.logs(try await cluster.node(leader).container, since: nil, follow: false) {
+                inEngine[key(line.timestamp[...], line.text[...]), default: 0] += 1
+            }
+            let inFile = Dictionary(grouping: lines.map { line in
+                let space = line.firstIndex(of: " ") ?? line.endIndex
+                return key(line[..<space], line[space...].dropFirst())
+            }, by: { $0 })
+            let repeated = inFile.filter { $0.value.count > inEngine[$0.key, default: 0] }.keys
+            #expect(repeated.isEmpty, "node.log has lines more often than the engine's log: \(repeated)")
             #expect(lines.filter { $0.contains("ready to serve client requests") }.count >= 2)
             _ = runtime; _ = store
         }
@@ -163,7 +176,7 @@ import Core
         try await Self.withCluster(Self.etcdSpec(Self.clusterName("once", engine), nodes: 1), on: engine) { cluster, runtime, _ in
             let ok = try await cluster.runOnce(image: Integration.baseImage, command: ["sh", "-c", "echo hello; echo oops >&2"])
             #expect(ok.code == 0)
-            #expect(ok.output.contains("hello") && ok.output.contains("oops"))
+            #expect(ok.stdout == "hello\n" && ok.stderr == "oops\n")
             let failed = try await cluster.runOnce(image: Integration.baseImage, command: ["sh", "-c", "exit 3"])
             #expect(failed.code == 3)
             // One-shot containers are gone afterwards; the node remains.

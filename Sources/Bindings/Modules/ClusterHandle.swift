@@ -235,15 +235,15 @@ final class ClusterHandle: LuaObject {
             try ctx.checkTable(2)
             let value = try LuaData.read(at: 2, on: ctx.state, path: "run_once")
             let spec = try serviceSpec(.map([("name", .string("once"))] + (value.mapEntries ?? [])))
-            let timeout: Double
-            switch value["timeout"] { case .int(let i)?: timeout = Double(i); case .double(let d)?: timeout = d; default: timeout = 300 }
+            let timeout = try ctx.options(2)?.number("timeout") ?? Defaults.runOnceTimeout
             let cluster = h.cluster
             return ctx.suspend({
                 try await cluster.runOnce(image: spec.image, command: spec.command, entrypoint: spec.entrypoint, env: spec.env,
                                           timeout: timeout)
             }) { ctx, result in
-                ctx.push(.table(["code": .integer(Int(result.code)), "output": .string(result.output),
-                                 "duration": .number(result.duration)]))
+                // `output` (stdout, then stderr) stays for scripts written before the two were apart.
+                ctx.push(.table(["code": .integer(Int(result.code)), "stdout": .string(result.stdout), "stderr": .string(result.stderr),
+                                 "output": .string(result.stdout + result.stderr), "duration": .number(result.duration)]))
                 return 1
             }
         }
@@ -254,7 +254,8 @@ final class ClusterHandle: LuaObject {
         let names = try nodeList(ctx, 2)
         let options = try ctx.options(3)
         let wait: Bool = try options?.boolean("wait") ?? true
-        let timeout: Double = try options?.number("timeout") ?? 120
+        // Nil: the profile's ready.timeout, else Defaults.startTimeout (Core decides).
+        let timeout: Double? = try options?.number("timeout")
         let cluster = h.cluster
         let printer: StartProgressPrinter? = h.verbose && wait ? StartProgressPrinter(cluster: cluster.name) : nil
         let work: @Sendable () async throws -> Void = {

@@ -160,8 +160,9 @@ extension ClusterError: LuaErrorConvertible {
         case .usage, .notFound: kind = "usage"
         case .config: kind = "config"
         case .timeout: kind = "timeout"
+        case .exited: kind = "exited"
         case .state: kind = "runtime"
         }
-        return LuaError(kind: kind, description, node: node)
+        return LuaError(kind: kind, description, node: node, code: exitCode.map(Int.init))
     }
 }

@@ -315,7 +315,7 @@ end
 
 function Cluster:start(opts)
   opts = opts or {}
-  self._handle:start(nil, { wait = opts.wait ~= false, timeout = opts.timeout or 120 })
+  self._handle:start(nil, { wait = opts.wait ~= false, timeout = opts.timeout })
   return self
 end
 
@@ -413,7 +413,7 @@ function Node:state() return h(self):state(self.name) end
 
 function Node:start(opts)
   opts = opts or {}
-  h(self):start({ self.name }, { wait = opts.wait ~= false, timeout = opts.timeout or 120 })
+  h(self):start({ self.name }, { wait = opts.wait ~= false, timeout = opts.timeout })
   return self
 end
 

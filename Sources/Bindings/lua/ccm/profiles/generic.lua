@@ -10,7 +10,7 @@ local profile = {
   spec_fields = { command = "table|string", entrypoint = "table|string", ready = "table" },
 }
 
-local READY_FIELDS = { log = "string", plain = "boolean", probe = "table", interval = "number" }
+local READY_FIELDS = { log = "string", plain = "boolean", probe = "table", interval = "number", timeout = "number" }
 
 function profile.image(spec)
   return spec.image
@@ -33,7 +33,7 @@ local function check_ready(ready)
   for key, value in pairs(ready) do
     local expected = READY_FIELDS[key]
     if expected == nil then
-      errors.raise("usage", ("unknown field '%s' in spec.ready (fields: log, plain, probe, interval)"):format(tostring(key)))
+      errors.raise("usage", ("unknown field '%s' in spec.ready (fields: log, plain, probe, interval, timeout)"):format(tostring(key)))
     end
     if type(value) ~= expected then
       errors.raise("usage", ("spec.ready.%s must be a %s, got %s"):format(key, expected, type(value)))

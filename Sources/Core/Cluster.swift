@@ -149,21 +149,50 @@ public actor Cluster {
         try await removeFolder()
     }
 
-    /// The state folder; files a container wrote as another user (rootless engines map root to a
-    /// sub-uid) are removed from inside a throwaway container when the host cannot.
+    /// The state folder; files a container wrote as another user may resist the host (ccm-lua is
+    /// not root, or a rootless engine mapped the writer to a sub-uid); then they are removed from
+    /// inside a throwaway container.
     private func removeFolder() async throws {
         do { try store.delete(name); return } catch {}
+        try await removeFolderInContainer()
+    }
+
+    func removeFolderInContainer() async throws {
         let dir = store.clusterDirectory(name).path
-        var spec = ContainerSpec(name: "\(name)-cleanup-\(Labels.runID)", image: record.image)
-        spec.labels = Labels.forResource(cluster: name, keep: record.keep)
-        spec.entrypoint = ["sh", "-c", "rm -rf /target/* /target/.[!.]* 2>/dev/null; true"]
-        spec.command = []
-        spec.mounts = [Mount(hostPath: dir, containerPath: "/target")]
-        spec.user = "0"
-        _ = try await runToCompletion(spec, timeout: 60)
+        let refusals = try await emptyFolderInContainer()
         do { try store.delete(name) } catch {
-            throw ClusterError(.state, "cannot remove \(dir): \(error.localizedDescription); remove it by hand (it may hold files a container created as another user)")
+            let tried = refusals.isEmpty ? "" : " and could not be emptied from a container either (\(refusals.joined(separator: "; ")))"
+            throw ClusterError(.state, "cannot remove \(dir): \(error.localizedDescription)\(tried). It holds files a container wrote as another user; remove it as root: sudo rm -rf \(dir)")
         }
+    }
+
+    /// Runs `rm -rf` as root in a throwaway container of one of the cluster's images, with the
+    /// folder mounted. No shell: the folder's entries are listed here and passed as arguments, so
+    /// an image that has `rm` but no `sh` serves; an image without `rm` (etcd's since 3.5.7) is
+    /// skipped for the next one. Returns why images could not be used (empty when one ran).
+    func emptyFolderInContainer() async throws -> [String] {
+        let dir = store.clusterDirectory(name).path
+        let entries = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted()
+        guard !entries.isEmpty else { return [] }
+        var images: [String] = []
+        for image in record.nodes.map(\.plan.image) + [record.image] where !images.contains(image) { images.append(image) }
+        var refusals: [String] = []
+        for image in images {
+            var spec = ContainerSpec(name: "\(name)-cleanup-\(Labels.runID)", image: image)
+            spec.labels = Labels.forResource(cluster: name, keep: record.keep)
+            spec.entrypoint = ["rm", "-rf"] + entries.map { "/target/" + $0 }
+            spec.command = []
+            spec.mounts = [Mount(hostPath: dir, containerPath: "/target")]
+            spec.user = "0"
+            do {
+                _ = try await runToCompletion(spec, timeout: Defaults.folderRemovalTimeout)
+                return []
+            } catch let error as RuntimeError where error.kind == .startFailed || error.kind == .imageNotFound {
+                let noRM = error.stderr.lowercased().contains("executable file not found")
+                refusals.append(noRM ? "image \(image) has no `rm`" : "image \(image): \(error.summary)")
+            }
+        }
+        return refusals
     }
 
     // MARK: Nodes

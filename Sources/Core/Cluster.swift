@@ -185,7 +185,7 @@ public actor Cluster {
             spec.mounts = [Mount(hostPath: dir, containerPath: "/target")]
             spec.user = "0"
             do {
-                _ = try await runToCompletion(spec, timeout: Defaults.folderRemovalTimeout)
+                _ = try await runToCompletion(spec, timeout: Defaults.folderContainerTimeout)
                 return []
             } catch let error as RuntimeError where error.kind == .startFailed || error.kind == .imageNotFound {
                 let noRM = error.stderr.lowercased().contains("executable file not found")
@@ -228,6 +228,7 @@ public actor Cluster {
     /// a while per `create`, and nothing orders them), recorded in the order given.
     private func createNodes(_ specs: [NodeSpec], imageIDs: [String: String]) async throws {
         let containers = try specs.map { try prepare($0) }
+        for spec in specs { try await handOverFolders(spec) }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for c in containers { group.addTask { _ = try await self.runtime.createContainer(c) } }
             try await group.waitForAll()
@@ -276,7 +277,8 @@ public actor Cluster {
         record.nodes[i].config = config
         if plan.command != old.command || plan.env != old.env || plan.entrypoint != old.entrypoint
             || plan.image != old.image || plan.files.map(\.containerPath) != old.files.map(\.containerPath)
-            || plan.directories != old.directories || plan.volumes != old.volumes {
+            || plan.directories != old.directories || plan.volumes != old.volumes
+            || plan.user != old.user || plan.owner != old.owner {
             record.nodes[i].recreate = true
         }
         try store.save(record)
@@ -291,7 +293,9 @@ public actor Cluster {
         let state = try await runtime.inspect(node.container).state
         guard state == .created || state == .exited || state == .dead else { return }
         let imageIDs = try await Cluster.ensureImages([node.plan.image], runtime: runtime)
-        let spec = try prepare(NodeSpec(name: node.name, index: node.index, dc: node.dc, plan: node.plan, config: node.config))
+        let nodeSpec = NodeSpec(name: node.name, index: node.index, dc: node.dc, plan: node.plan, config: node.config)
+        let spec = try prepare(nodeSpec)
+        try await handOverFolders(nodeSpec)
         try await runtime.remove(node.container)
         _ = try await runtime.createContainer(spec)
         record.nodes[i].imageID = imageIDs[node.plan.image]

@@ -14,6 +14,7 @@ public enum Defaults {
     public static let waitUntilInterval: Double = 0.2
     /// `c:run_once`: a one-shot container that runs to completion.
     public static let runOnceTimeout: Double = 300
-    /// Removing a cluster's state folder from a throwaway container, when the host cannot.
-    public static let folderRemovalTimeout: Double = 60
+    /// A throwaway container that removes a state folder or gives node folders to their owner,
+    /// where ccm-lua itself may not.
+    public static let folderContainerTimeout: Double = 60
 }

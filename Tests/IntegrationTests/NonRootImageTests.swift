@@ -1,0 +1,72 @@
+import Foundation
+import Testing
+import Core
+
+/// Images that run as an ordinary user must be able to write into their node folders, and the
+/// cluster's removal must take what they wrote.
+@Suite(.serialized) struct NonRootImageTests {
+    /// Builds `Tests/images/nonroot` under a tag of this run, runs `body`, removes the image.
+    static func withNonRootImage(_ engine: Engine, _ body: (String) async throws -> Void) async throws {
+        let runtime = try await Integration.runtime(engine)
+        let tag = "ccm-lua-test/nonroot-\(Labels.runID.prefix(8).lowercased()):1"
+        let base = engine == .podman ? "localhost/" + Integration.baseImage : Integration.baseImage
+        let context = Scenario.repository.appendingPathComponent("Tests/images/nonroot").path
+        try await runtime.buildImage(ImageBuild(contextDirectory: context, tag: tag, buildArgs: ["BASE": base]))
+        func removeImage() {
+            let rmi = Process()
+            rmi.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            rmi.arguments = [engine.rawValue, "rmi", "-f", tag]
+            rmi.standardOutput = FileHandle.nullDevice
+            rmi.standardError = FileHandle.nullDevice
+            try? rmi.run()
+            rmi.waitUntilExit()
+        }
+        do { try await body(tag) } catch { removeImage(); throw error }
+        removeImage()
+    }
+
+    @Test(arguments: Engine.allCases)
+    func aNonRootImageWritesIntoItsNodeFolder(_ engine: Engine) async throws {
+        try await Self.withNonRootImage(engine) { image in
+            let owned = ScenarioTests.unique("owner", engine)
+            let asUser = ScenarioTests.unique("user", engine)
+            try await ScenarioTests.withScenario(engine, clusters: [owned, asUser]) { scenario in
+                let script = try scenario.write("nonroot.lua", """
+                    -- Writes who it is, and a folder only it may enter, into its node folder.
+                    local writer = { name = "writer", start_order = "parallel", config = {} }
+                    function writer.node(node, cluster)
+                      return {
+                        command = { "sh", "-c", "id -u > /data/who && mkdir /data/deep && echo kept > /data/deep/file && chmod 700 /data/deep && echo written && exec sleep 1000" },
+                        directories = { data = "/data" },
+                        ready = { log = "^written$" },
+                      }
+                    end
+                    local function host_owner(c, node)
+                      local path = os.getenv("CCM_LUA_HOME") .. "/" .. c.name .. "/" .. node .. "/data"
+                      return exec.host({ "stat", "-c", "%u:%g", path }).stdout:gsub("%s+$", "")
+                    end
+
+                    -- The image runs as 1000:1000 itself: only the folders need an owner.
+                    local c = cluster.create { profile = writer, name = "\(owned)", image = "\(image)", nodes = 2, owner = "1000:1000" }
+                    c:start { timeout = 60 }
+                    print("node1 wrote as " .. c:node(1):run({ "cat", "/data/who" }):gsub("%s+$", ""))
+                    print("node2 reads " .. c:node(2):run({ "cat", "/data/deep/file" }):gsub("%s+$", ""))
+                    print("node1's folder on the host is " .. host_owner(c, "node1"))
+
+                    -- `user` runs the container as that user and gives it the folders.
+                    local u = cluster.create { profile = writer, name = "\(asUser)", image = "\(Integration.baseImage)", user = "1001:1001" }
+                    u:start { timeout = 60 }
+                    print("as user: wrote as " .. u:node(1):run({ "cat", "/data/who" }):gsub("%s+$", ""))
+                    print("as user: folder on the host is " .. host_owner(u, "node1"))
+                    """)
+                try await scenario.expectSuccess(script, printing: [
+                    "node1 wrote as 1000",
+                    "node2 reads kept",
+                    "node1's folder on the host is 1000:1000",
+                    "as user: wrote as 1001",
+                    "as user: folder on the host is 1001:1001",
+                ], leaving: [owned, asUser])
+            }
+        }
+    }
+}

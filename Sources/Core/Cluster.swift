@@ -169,7 +169,7 @@ public actor Cluster {
     /// Runs `rm -rf` as root in a throwaway container of one of the cluster's images, with the
     /// folder mounted. No shell: the folder's entries are listed here and passed as arguments, so
     /// an image that has `rm` but no `sh` serves; an image without `rm` (etcd's since 3.5.7) is
-    /// skipped for the next one. Returns why images could not be used (empty when one ran).
+    /// skipped for the next one. Returns what went wrong (empty when `rm` ran and succeeded).
     func emptyFolderInContainer() async throws -> [String] {
         let dir = store.clusterDirectory(name).path
         let entries = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted()
@@ -185,8 +185,8 @@ public actor Cluster {
             spec.mounts = [Mount(hostPath: dir, containerPath: "/target")]
             spec.user = "0"
             do {
-                _ = try await runToCompletion(spec, timeout: Defaults.folderContainerTimeout)
-                return []
+                let result = try await runToCompletion(spec, timeout: Defaults.folderContainerTimeout)
+                return result.code == 0 ? [] : ["`rm` in a container of \(image) exited \(result.code)"]
             } catch let error as RuntimeError where error.kind == .startFailed || error.kind == .imageNotFound {
                 let noRM = error.stderr.lowercased().contains("executable file not found")
                 refusals.append(noRM ? "image \(image) has no `rm`" : "image \(image): \(error.summary)")

@@ -22,6 +22,8 @@ import Testing
                 local ok, err = pcall(function() return c:node(2):exec("etcdctl get k") end)
                 print("string command: ok=" .. tostring(ok) .. " kind=" .. tostring(err.kind))
                 print("message: " .. tostring(err.message))
+                c:node(3):put_file("/tmp/note.txt", "copied in")
+                print("node3 file: " .. c:node(3):get_file("/tmp/note.txt"))
                 c:node(2):stop()
                 c:node(2):start()
                 print("after restart node2 reads " .. c:node(2):etcdctl("get", "k", "--print-value-only"):gsub("%s+$", ""))
@@ -31,8 +33,42 @@ import Testing
                 "node3 reads v",
                 "string command: ok=false kind=exec",
                 "message: node2's image has no /bin/sh: pass the command as an argv table, e.g. {'etcdctl', 'get', 'k'}",
+                "node3 file: copied in",
                 "after restart node2 reads v",
             ], leaving: [name])
+        }
+    }
+
+    /// The failover example (leader stopped, a new one elected, the old one rejoins) on the
+    /// shell-less image, as a user of the etcd profile's default image would run it.
+    @Test(arguments: Engine.allCases)
+    func theEtcdFailoverExampleRunsOnAnImageWithoutShell(_ engine: Engine) async throws {
+        _ = try await Integration.runtime(engine, images: [Self.image])
+        let script = Scenario.repository.appendingPathComponent("examples/etcd-failover.lua").path
+        var created: [String] = []
+        try await ScenarioTests.withScenario(engine, clusters: []) { scenario in
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: Binary.path)
+            process.arguments = [script]
+            var env = scenario.environment
+            env["ETCD_DOCKER_IMAGE"] = Self.image
+            process.environment = env
+            process.currentDirectoryURL = scenario.folder
+            let errors = scenario.folder.appendingPathComponent("failover-stderr.txt")
+            _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
+            process.standardError = try FileHandle(forWritingTo: errors)
+            process.standardOutput = FileHandle.nullDevice
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+            process.waitUntilExit()
+            let stderr = (try? String(contentsOf: errors, encoding: .utf8)) ?? ""
+            created = stderr.matches(of: /done: (\S+) survived/).map { String($0.1) }
+            #expect(process.terminationStatus == 0, "stderr:\n\(stderr)")
+            #expect(stderr.contains("new leader is node"))
+            #expect(stderr.contains("✓ check it rejoined with every write"))
+            #expect(created.count == 1)
+            #expect(try await scenario.leftovers(created).isEmpty)
+            await scenario.removeAll(created)
         }
     }
 

@@ -85,7 +85,7 @@ public actor Cluster {
     public static func create(_ spec: ClusterSpec, runtime: any ContainerRuntime, store: StateStore) async throws -> Cluster {
         try validate(name: spec.name)
         guard !spec.nodes.isEmpty else { throw ClusterError(.usage, "a cluster needs at least one node (nodes = 0 given)") }
-        let imageIDs = try await ensureImages(Set(spec.nodes.map(\.plan.image)), runtime: runtime)
+        let images = try await ensureImages(Set(spec.nodes.map(\.plan.image)), runtime: runtime)
         try store.claim(spec.name)
         let record = ClusterRecord(
             name: spec.name, engine: runtime.engine, profile: spec.profile, image: spec.image,
@@ -95,7 +95,7 @@ public actor Cluster {
         do {
             try store.save(record)
             try await runtime.createNetwork(NetworkSpec(name: record.network, labels: Labels.forResource(cluster: spec.name, keep: spec.keep)))
-            try await cluster.createNodes(spec.nodes, imageIDs: imageIDs)
+            try await cluster.createNodes(spec.nodes, images: images)
         } catch {
             // In a task of its own: when the failure is a cancellation, the rollback must still run.
             await Task { try? await cluster.remove() }.value
@@ -220,22 +220,22 @@ public actor Cluster {
         guard !record.nodes.contains(where: { $0.name == spec.name }) else {
             throw ClusterError(.usage, "cluster '\(name)' has a node named '\(spec.name)' already")
         }
-        let imageIDs = try await Cluster.ensureImages([spec.plan.image], runtime: runtime)
-        try await createNodes([spec], imageIDs: imageIDs)
+        let images = try await Cluster.ensureImages([spec.plan.image], runtime: runtime)
+        try await createNodes([spec], images: images)
     }
 
     /// Creates the nodes' folders and containers; the containers all at once (the engine takes
     /// a while per `create`, and nothing orders them), recorded in the order given.
-    private func createNodes(_ specs: [NodeSpec], imageIDs: [String: String]) async throws {
+    private func createNodes(_ specs: [NodeSpec], images: [String: ImageInfo]) async throws {
         let containers = try specs.map { try prepare($0) }
-        for spec in specs { try await handOverFolders(spec) }
+        for spec in specs { try await handOverFolders(spec, imageUser: images[spec.plan.image]?.user) }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for c in containers { group.addTask { _ = try await self.runtime.createContainer(c) } }
             try await group.waitForAll()
         }
         for (spec, c) in zip(specs, containers) {
             let node = NodeRecord(name: spec.name, index: spec.index, dc: spec.dc, container: c.name, plan: spec.plan,
-                                  config: spec.config, ip: nil, imageID: imageIDs[spec.plan.image])
+                                  config: spec.config, ip: nil, imageID: images[spec.plan.image]?.id)
             record.nodes.append(node)
             logs[spec.name] = Cluster.makeLog(node, cluster: name, runtime: runtime, store: store)
         }
@@ -292,13 +292,13 @@ public actor Cluster {
         let node = record.nodes[i]
         let state = try await runtime.inspect(node.container).state
         guard state == .created || state == .exited || state == .dead else { return }
-        let imageIDs = try await Cluster.ensureImages([node.plan.image], runtime: runtime)
+        let images = try await Cluster.ensureImages([node.plan.image], runtime: runtime)
         let nodeSpec = NodeSpec(name: node.name, index: node.index, dc: node.dc, plan: node.plan, config: node.config)
         let spec = try prepare(nodeSpec)
-        try await handOverFolders(nodeSpec)
+        try await handOverFolders(nodeSpec, imageUser: images[node.plan.image]?.user)
         try await runtime.remove(node.container)
         _ = try await runtime.createContainer(spec)
-        record.nodes[i].imageID = imageIDs[node.plan.image]
+        record.nodes[i].imageID = images[node.plan.image]?.id
         record.nodes[i].recreate = nil
         try store.save(record)
     }
@@ -332,14 +332,15 @@ public actor Cluster {
 
     /// Images must be present before anything is created; a missing one is pulled once, unless
     /// `CCM_LUA_PULL=never` (tests and offline machines: no registry is ever contacted). Returns
-    /// each image's id (recorded per node, so a failure can name the exact image).
+    /// what the engine knows of each image: its id (recorded per node, so a failure can name the
+    /// exact image) and the user it runs as (see `FolderOwner`).
     @discardableResult
-    static func ensureImages(_ images: Set<String>, runtime: any ContainerRuntime) async throws -> [String: String] {
+    static func ensureImages(_ images: Set<String>, runtime: any ContainerRuntime) async throws -> [String: ImageInfo] {
         let engine = runtime.engine.rawValue
-        var ids: [String: String] = [:]
+        var infos: [String: ImageInfo] = [:]
         for image in images.sorted() {
             do {
-                ids[image] = try await runtime.inspectImage(image).id
+                infos[image] = try await runtime.inspectImage(image)
                 continue
             } catch let error as RuntimeError where error.kind == .imageNotFound {}
             let advice = "build or load it first (`\(engine) images` lists what is here), or check the name and tag"
@@ -350,7 +351,7 @@ public actor Cluster {
             }
             do {
                 try await runtime.pullImage(image)
-                ids[image] = try? await runtime.inspectImage(image).id
+                infos[image] = try? await runtime.inspectImage(image)
             } catch var error as RuntimeError {
                 error.kind = .imageNotFound
                 error.summary = "image '\(image)' is not on this machine and could not be pulled"
@@ -358,7 +359,7 @@ public actor Cluster {
                 throw error
             }
         }
-        return ids
+        return infos
     }
 
     // MARK: Status

@@ -8,12 +8,14 @@ import Glibc
 /// `initdb` fails with "could not change permissions of directory ... Operation not permitted".
 ///
 /// The rule, in one place:
-/// - the plan's `owner` ("uid" or "uid:gid") when it gives one: for images that run as a user of
-///   their own (`USER 1000` in the Dockerfile) or start as root and drop privileges themselves;
+/// - the plan's `owner` ("uid" or "uid:gid") when it gives one: for images that start as root and
+///   drop privileges themselves, or run as a user known only by name;
 /// - else the plan's `user`, when it is numeric: the container runs as that user, so it owns its
 ///   folders;
+/// - else, when the plan sets no `user`, the image's own `USER`, when it is numeric (`USER 1001`,
+///   as bitnami's images have): the image runs as it;
 /// - else nobody in particular: the folders stay as created (a container running as root writes
-///   anywhere). A `user` given by name cannot be resolved here (the name lives in the image's
+///   anywhere). A user given by name cannot be resolved here (the name lives in the image's
 ///   /etc/passwd), so then `owner` must say the numbers.
 ///
 /// A uid without a gid means the same number for both. Only the mounted directories change hands
@@ -24,14 +26,16 @@ public struct FolderOwner: Sendable, Equatable, CustomStringConvertible {
     public init(uid: UInt32, gid: UInt32) { self.uid = uid; self.gid = gid }
     public var description: String { "\(uid):\(gid)" }
 
-    public static func of(_ plan: NodePlan, node: String) throws -> FolderOwner? {
+    /// `imageUser`: the `USER` the image was built with, if any.
+    public static func of(_ plan: NodePlan, node: String, imageUser: String? = nil) throws -> FolderOwner? {
         if let owner = plan.owner {
             guard let parsed = parse(owner) else {
                 throw ClusterError(.config, "\(node)'s owner '\(owner)' must be numeric, \"uid\" or \"uid:gid\" (e.g. \"999:999\"; `docker run --rm --entrypoint id IMAGE` shows the image's)", node: node)
             }
             return parsed
         }
-        return plan.user.flatMap(parse)
+        if let user = plan.user { return parse(user) }
+        return imageUser.flatMap(parse).flatMap { $0.uid == 0 ? nil : $0 }
     }
 
     static func parse(_ text: String) -> FolderOwner? {
@@ -54,8 +58,9 @@ extension Cluster {
     /// Gives a node's mounted directories to their owner (see `FolderOwner`) before its container
     /// starts: directly where this process may (root), else with `chown` run as root in a
     /// throwaway container of the node's image (argv, no shell needed).
-    func handOverFolders(_ spec: NodeSpec) async throws {
-        guard let owner = try FolderOwner.of(spec.plan, node: spec.name), !spec.plan.directories.isEmpty else { return }
+    func handOverFolders(_ spec: NodeSpec, imageUser: String?) async throws {
+        guard let owner = try FolderOwner.of(spec.plan, node: spec.name, imageUser: imageUser),
+              !spec.plan.directories.isEmpty else { return }
         let dir = store.nodeDirectory(name, spec.name)
         let relative = spec.plan.directories.map(\.path)
         if relative.allSatisfy({ owner.apply(toTree: dir.appendingPathComponent($0).path) }) { return }

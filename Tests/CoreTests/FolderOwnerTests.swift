@@ -19,6 +19,24 @@ import Core
         #expect(try FolderOwner.of(plan(), node: "n") == nil)
     }
 
+    @Test func withoutOwnerOrUserTheImagesNumericUserOwnsThem() throws {
+        #expect(try FolderOwner.of(plan(), node: "n", imageUser: "1001") == FolderOwner(uid: 1001, gid: 1001))
+        #expect(try FolderOwner.of(plan(), node: "n", imageUser: "1000:1000") == FolderOwner(uid: 1000, gid: 1000))
+        #expect(try FolderOwner.of(plan(), node: "n", imageUser: "postgres") == nil)
+        #expect(try FolderOwner.of(plan(), node: "n", imageUser: "0") == nil)
+        // The plan's user decides who runs, so the image's does not count then.
+        #expect(try FolderOwner.of(plan(user: "postgres"), node: "n", imageUser: "1001") == nil)
+        #expect(try FolderOwner.of(plan(owner: "5"), node: "n", imageUser: "1001") == FolderOwner(uid: 5, gid: 5))
+    }
+
+    /// Both engines print `"User": ""` for an image without USER: that is root, no owner.
+    @Test(arguments: Engine.allCases)
+    func anImageWithoutUserRunsAsRoot(engine: Engine) throws {
+        let image = try CLIOutput.image(Fixtures.bytes(engine, "image-inspect.json"))
+        #expect(image.user == nil)
+        #expect(try FolderOwner.of(plan(), node: "n", imageUser: image.user) == nil)
+    }
+
     @Test func anOwnerThatIsNotNumericIsAConfigError() {
         do {
             _ = try FolderOwner.of(plan(owner: "postgres"), node: "node1")

@@ -30,7 +30,8 @@ import Core
         try await Self.withNonRootImage(engine) { image in
             let owned = ScenarioTests.unique("owner", engine)
             let asUser = ScenarioTests.unique("user", engine)
-            try await ScenarioTests.withScenario(engine, clusters: [owned, asUser]) { scenario in
+            let asImage = ScenarioTests.unique("image", engine)
+            try await ScenarioTests.withScenario(engine, clusters: [owned, asUser, asImage]) { scenario in
                 let script = try scenario.write("nonroot.lua", """
                     -- Writes who it is, and a folder only it may enter, into its node folder.
                     local writer = { name = "writer", start_order = "parallel", config = {} }
@@ -58,6 +59,11 @@ import Core
                     u:start { timeout = 60 }
                     print("as user: wrote as " .. u:node(1):run({ "cat", "/data/who" }):gsub("%s+$", ""))
                     print("as user: folder on the host is " .. host_owner(u, "node1"))
+
+                    -- Nothing said: the image's own numeric USER owns the folders.
+                    local i = cluster.create { profile = writer, name = "\(asImage)", image = "\(image)" }
+                    i:start { timeout = 60 }
+                    print("as image: wrote as " .. i:node(1):run({ "cat", "/data/who" }):gsub("%s+$", ""))
                     """)
                 try await scenario.expectSuccess(script, printing: [
                     "node1 wrote as 1000",
@@ -65,7 +71,8 @@ import Core
                     "node1's folder on the host is 1000:1000",
                     "as user: wrote as 1001",
                     "as user: folder on the host is 1001:1001",
-                ], leaving: [owned, asUser])
+                    "as image: wrote as 1000",
+                ], leaving: [owned, asUser, asImage])
             }
         }
     }

@@ -1,6 +1,9 @@
 import Foundation
 import Testing
 import Core
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Images that run as an ordinary user must be able to write into their node folders, and the
 /// cluster's removal must take what they wrote.
@@ -75,5 +78,72 @@ import Core
                 ], leaving: [owned, asUser, asImage])
             }
         }
+    }
+
+    /// ccm-lua as an ordinary user in the `docker` group (a common set-up): it may neither give
+    /// the node's folders to the container's user nor remove what that user wrote, so both happen
+    /// in throwaway containers. Docker only: an ordinary user's Podman is rootless Podman, with
+    /// its own image store, which this machine's set-up does not prepare.
+    @Test func anOrdinaryUserInTheDockerGroupGetsFoldersGivenAndRemoved() async throws {
+        _ = try await Integration.runtime(.docker)
+        let docker = try #require(getgrnam("docker")?.pointee.gr_gid, "no docker group")
+        let ordinary: uid_t = 1000
+        let root = URL(fileURLWithPath: "/tmp/ccm-lua-ordinary-\(UUID().uuidString.prefix(8))")
+        let home = root.appendingPathComponent("home")
+        let name = ScenarioTests.unique("ordinary", .docker)
+        func cleanUp() async {
+            _ = try? await ResourceCleanup.removeAll(matching: [Labels.cluster: name], in: CLIContainerRuntime(engine: .docker))
+            try? FileManager.default.removeItem(at: root)
+        }
+        do {
+            for dir in [root, home, root.appendingPathComponent("docker")] {
+                try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+                #expect(chown(dir.path, ordinary, ordinary) == 0)
+            }
+            let script = root.appendingPathComponent("ordinary.lua")
+            try """
+                local writer = { name = "writer", start_order = "parallel", config = {} }
+                function writer.node(node, cluster)
+                  return {
+                    command = { "sh", "-c", "id -u > /data/who && mkdir /data/deep && echo kept > /data/deep/file && chmod 700 /data/deep && echo written && exec sleep 1000" },
+                    directories = { data = "/data" },
+                    ready = { log = "^written$" },
+                  }
+                end
+                local c = cluster.create { profile = writer, name = "\(name)", image = "\(Integration.baseImage)", user = "1001:1001" }
+                c:start { timeout = 60 }
+                print("ccm-lua runs as " .. exec.host({ "id", "-u" }).stdout:gsub("%s+$", ""))
+                print("the node wrote as " .. c:node(1):run({ "cat", "/data/who" }):gsub("%s+$", ""))
+                local data = os.getenv("CCM_LUA_HOME") .. "/" .. c.name .. "/node1/data"
+                print("its folder is " .. exec.host({ "stat", "-c", "%u:%g", data }).stdout:gsub("%s+$", ""))
+                """.write(to: script, atomically: true, encoding: .utf8)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+            process.arguments = ["--reuid=\(ordinary)", "--regid=\(ordinary)", "--groups=\(docker)", "--", Binary.path, script.path]
+            process.environment = [
+                "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
+                "HOME": root.path, "DOCKER_CONFIG": root.appendingPathComponent("docker").path,
+                "CCM_LUA_HOME": home.path, "CCM_LUA_RUNTIME": "docker", "CCM_LUA_PULL": "never",
+            ]
+            process.currentDirectoryURL = root
+            let out = Pipe(), err = Pipe()
+            process.standardOutput = out
+            process.standardError = err
+            try process.run()
+            let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 0, "stderr:\n\(stderr)")
+            for line in ["ccm-lua runs as 1000", "the node wrote as 1001", "its folder is 1001:1001"] {
+                #expect(stdout.contains(line), "missing '\(line)' in:\n\(stdout)\nstderr:\n\(stderr)")
+            }
+            // The end of the script removed it all, 1001's files in a folder only 1001 may enter too.
+            #expect(!FileManager.default.fileExists(atPath: home.appendingPathComponent(name).path))
+            #expect(try await CLIContainerRuntime(engine: .docker).listContainers(labels: [Labels.cluster: name]).isEmpty)
+        } catch {
+            await cleanUp()
+            throw error
+        }
+        await cleanUp()
     }
 }

@@ -228,7 +228,11 @@ public actor Cluster {
     /// a while per `create`, and nothing orders them), recorded in the order given.
     private func createNodes(_ specs: [NodeSpec], images: [String: ImageInfo]) async throws {
         let containers = try specs.map { try prepare($0) }
-        for spec in specs { try await handOverFolders(spec, imageUser: images[spec.plan.image]?.user) }
+        // At once: where this process may not change owners, each node takes a throwaway container.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for spec in specs { group.addTask { try await self.handOverFolders(spec, imageUser: images[spec.plan.image]?.user) } }
+            try await group.waitForAll()
+        }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for c in containers { group.addTask { _ = try await self.runtime.createContainer(c) } }
             try await group.waitForAll()

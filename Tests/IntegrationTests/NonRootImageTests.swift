@@ -110,10 +110,11 @@ import Glibc
                     ready = { log = "^written$" },
                   }
                 end
-                local c = cluster.create { profile = writer, name = "\(name)", image = "\(Integration.baseImage)", user = "1001:1001" }
+                local c = cluster.create { profile = writer, name = "\(name)", image = "\(Integration.baseImage)", user = "1001:1001", nodes = 2 }
                 c:start { timeout = 60 }
                 print("ccm-lua runs as " .. exec.host({ "id", "-u" }).stdout:gsub("%s+$", ""))
                 print("the node wrote as " .. c:node(1):run({ "cat", "/data/who" }):gsub("%s+$", ""))
+                print("node2 wrote as " .. c:node(2):run({ "cat", "/data/who" }):gsub("%s+$", ""))
                 local data = os.getenv("CCM_LUA_HOME") .. "/" .. c.name .. "/node1/data"
                 print("its folder is " .. exec.host({ "stat", "-c", "%u:%g", data }).stdout:gsub("%s+$", ""))
                 """.write(to: script, atomically: true, encoding: .utf8)
@@ -134,7 +135,7 @@ import Glibc
             let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             process.waitUntilExit()
             #expect(process.terminationStatus == 0, "stderr:\n\(stderr)")
-            for line in ["ccm-lua runs as 1000", "the node wrote as 1001", "its folder is 1001:1001"] {
+            for line in ["ccm-lua runs as 1000", "the node wrote as 1001", "node2 wrote as 1001", "its folder is 1001:1001"] {
                 #expect(stdout.contains(line), "missing '\(line)' in:\n\(stdout)\nstderr:\n\(stderr)")
             }
             // The end of the script removed it all, 1001's files in a folder only 1001 may enter too.

@@ -22,6 +22,7 @@ struct PlanReader {
         result.memory = try string("memory")
         result.ports = try ports()
         result.user = try string("user")
+        result.owner = try string("owner")
         result.readiness = try readiness()
         return result
     }

@@ -37,13 +37,16 @@ public enum CLIOutput {
             var RepoTags: [String]?
             var RepoDigests: [String]?
             var Digest: String?
+            struct Config: Decodable { var User: String? }
+            var Config: Config?
         }
         guard let doc = try objects(Doc.self, from: data, what: "image inspect").first else {
             throw ParseError(what: "image inspect", detail: "empty list")
         }
         let repoDigests = doc.RepoDigests ?? []
         let digest = doc.Digest ?? repoDigests.first.flatMap { $0.split(separator: "@").last.map(String.init) }
-        return ImageInfo(id: prefixedID(doc.Id), repoDigests: repoDigests, tags: doc.RepoTags ?? [], digest: digest)
+        return ImageInfo(id: prefixedID(doc.Id), repoDigests: repoDigests, tags: doc.RepoTags ?? [], digest: digest,
+                         user: doc.Config?.User.flatMap { $0.isEmpty ? nil : $0 })
     }
 
     // MARK: Containers

@@ -183,7 +183,8 @@ extension Cluster {
     public func resume(node: String) async throws { try await runtime.unpause(try self.node(node).container) }
 
     public func exec(node: String, _ request: ExecRequest) async throws -> ExecResult {
-        try await runtime.exec(try self.node(node).container, request)
+        do { return try await runtime.exec(try self.node(node).container, request) }
+        catch { throw MissingShell.explain(error, argv: request.argv, node: node) }
     }
 
     public func putFile(node: String, path: String, content: [UInt8]) async throws {

@@ -93,8 +93,10 @@ public struct ImageInfo: Sendable, Equatable {
     /// The manifest digest when the engine knows one (Podman always; Docker only for pulled
     /// images, from the first repo digest). Recorded so a failing run can name the exact image.
     public var digest: String?
-    public init(id: String, repoDigests: [String], tags: [String], digest: String? = nil) {
-        self.id = id; self.repoDigests = repoDigests; self.tags = tags; self.digest = digest
+    /// The user the image runs as (`USER` in its Dockerfile), nil or empty for root.
+    public var user: String?
+    public init(id: String, repoDigests: [String], tags: [String], digest: String? = nil, user: String? = nil) {
+        self.id = id; self.repoDigests = repoDigests; self.tags = tags; self.digest = digest; self.user = user
     }
 }
 

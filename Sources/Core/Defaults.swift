@@ -20,4 +20,7 @@ public enum Defaults {
     /// `ccm-lua gc`: how long to wait for containers another process is removing (Podman's
     /// slowest `rm` of a container that ignores SIGTERM is about 10 s).
     public static let gcRemovalWait: Double = 30
+    /// A throwaway container that removes a state folder or gives node folders to their owner,
+    /// where ccm-lua itself may not.
+    public static let folderContainerTimeout: Double = 60
 }

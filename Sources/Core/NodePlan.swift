@@ -19,7 +19,11 @@ public struct NodePlan: Sendable, Equatable, Codable {
     public var cpus: Double?
     public var memory: String?
     public var ports: [PortMapping] = []
+    /// `--user`: who the container runs as ("uid", "uid:gid" or a name the image knows).
     public var user: String?
+    /// Who owns the node's mounted directories ("uid" or "uid:gid"), when not `user` (see
+    /// `FolderOwner`): for images that run as a user of their own or drop privileges themselves.
+    public var owner: String?
     public var readiness: Readiness = .init()
 
     public init(image: String) { self.image = image }

@@ -14,6 +14,7 @@ local SPEC_FIELDS = {
   name = "string", profile = "string|table", image = "string", nodes = "number|table", runtime = "string",
   config = "table", env = "table", args = "table", cpus = "number", memory = "string", cap_add = "table",
   volumes = "table", ports = "table", start = "boolean", keep = "boolean", timeout = "number",
+  user = "string", owner = "string",
 }
 
 -- Errors ---------------------------------------------------------------------------------------
@@ -171,6 +172,8 @@ local function apply_spec(plan, spec)
   plan.cap_add = plan.cap_add or spec.cap_add
   plan.volumes = plan.volumes or spec.volumes
   plan.ports = plan.ports or spec.ports
+  plan.user = plan.user or spec.user
+  plan.owner = plan.owner or spec.owner
   return plan
 end
 

@@ -11,6 +11,8 @@ local profile = {
   peer_port = 2380,
 }
 
+-- Upstream etcd images have no shell since 3.5.7: every command this profile runs in a node
+-- (the node's command, the readiness probe, member add, the helpers) is an argv table.
 function profile.image()
   return os.getenv("ETCD_DOCKER_IMAGE") or "quay.io/coreos/etcd:v3.5.17"
 end

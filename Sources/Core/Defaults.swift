@@ -14,4 +14,7 @@ public enum Defaults {
     public static let waitUntilInterval: Double = 0.2
     /// `c:run_once`: a one-shot container that runs to completion.
     public static let runOnceTimeout: Double = 300
+    /// A test of the scenario runner (`it`), each hook on its own; `it(name, {timeout =}, fn)` and
+    /// `ccm-lua test --timeout` override it.
+    public static let testTimeout: Double = 600
 }

@@ -8,7 +8,7 @@ import Foundation
 struct CCMLua: AsyncParsableCommand {
     /// One file per subcommand. Add new ones here (test, doctor, ls, status, logs, exec, rm, gc).
     static let subcommands: [any ParsableCommand.Type] = [
-        Doctor.self, List.self, Status.self, Logs.self, Exec.self, Remove.self, Collect.self,
+        Test.self, Doctor.self, List.self, Status.self, Logs.self, Exec.self, Remove.self, Collect.self,
     ]
 
     static let configuration = CommandConfiguration(

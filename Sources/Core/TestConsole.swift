@@ -1,0 +1,92 @@
+import Foundation
+
+/// The runner's console: one line per test as it ends (with the failure's story under it), live
+/// progress on a terminal, the summary at the end. Writes to stdout; notes go to stderr.
+public final class TestConsole: @unchecked Sendable {
+    private let lock = NSLock()
+    private let utf: Bool
+    /// A status line rewritten in place (only on a terminal).
+    private let live: Bool
+    private var report: TestReport
+    private let started = Date()
+    private var running: [String] = []
+    private var statusShown = false
+
+    /// False: only collect (the report is printed in another format at the end).
+    private let echo: Bool
+
+    public init(format: TestOutputFormat, seed: Int64, live: Bool = isatty(1) != 0, echo: Bool = true) {
+        utf = format == .utf
+        self.live = live && echo
+        self.echo = echo
+        report = TestReport(seed: seed)
+    }
+
+    public var results: [TestResult] { lock.withLock { report.results } }
+
+    /// A file began (live progress shows what runs).
+    public func started(_ file: String) {
+        lock.withLock {
+            running.append(file)
+            drawStatus()
+        }
+    }
+
+    public func ended(_ file: String) {
+        lock.withLock {
+            if let index = running.firstIndex(of: file) { running.remove(at: index) }
+            drawStatus()
+        }
+    }
+
+    public func record(_ result: TestResult) {
+        lock.withLock {
+            report.results.append(result)
+            guard echo else { return }
+            var text = TestReport.consoleLine(result, utf: utf)
+            let details = TestReport.failureDetails(result)
+            if !details.isEmpty { text += "\n" + details }
+            write(text + "\n")
+        }
+    }
+
+    public func note(_ text: String) {
+        lock.withLock {
+            clearStatus()
+            FileHandle.standardError.write(Data(("ccm-lua test: " + text + "\n").utf8))
+            drawStatus()
+        }
+    }
+
+    /// Prints the summary and returns the whole report.
+    @discardableResult
+    public func finish() -> TestReport {
+        lock.withLock {
+            report.duration = Date().timeIntervalSince(started)
+            running.removeAll()
+            if echo { write((report.results.contains { $0.status == .listed } ? "" : "\n" + report.summary(utf: utf)) + "\n") }
+            return report
+        }
+    }
+
+    private func write(_ text: String) {
+        clearStatus()
+        FileHandle.standardOutput.write(Data(text.utf8))
+        drawStatus()
+    }
+
+    private func clearStatus() {
+        guard live, statusShown else { return }
+        FileHandle.standardOutput.write(Data("\r\u{1B}[K".utf8))
+        statusShown = false
+    }
+
+    private func drawStatus() {
+        guard live, !running.isEmpty else { return }
+        clearStatus()
+        let counts = report.countsLine
+        let files = running.map { ($0 as NSString).lastPathComponent }.joined(separator: ", ")
+        FileHandle.standardOutput.write(Data("… \(counts); running \(files)".prefix(120).utf8))
+        statusShown = true
+    }
+}

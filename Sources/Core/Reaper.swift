@@ -100,17 +100,18 @@ public enum ReaperProcess {
         guard !goodbye else { return Outcome(reaped: false) }
         try? await Task.sleep(for: .seconds(Defaults.reaperGrace))
         var outcome = Outcome(reaped: true)
-        let selector = [Labels.run: runID, Labels.keep: "false"]
         for engine in engines.sorted(by: { $0.rawValue < $1.rawValue }) {
             let runtime = EngineDiscovery.runtime(for: engine)
             // Twice: a create the owner had started may land after the first sweep.
             for sweep in 0..<2 {
                 if sweep > 0 { try? await Task.sleep(for: .seconds(Defaults.reaperGrace)) }
-                guard let report = try? await ResourceCleanup.removeAll(matching: selector, in: runtime) else { continue }
-                outcome.removed.containers += report.containers
-                outcome.removed.networks += report.networks
-                outcome.removed.volumes += report.volumes
-                outcome.removed.failures += report.failures
+                for cluster in await clusters(of: runID, on: runtime, store: store) {
+                    guard let report = try? await ResourceCleanup.removeAll(matching: [Labels.run: runID, Labels.cluster: cluster], in: runtime) else { continue }
+                    outcome.removed.containers += report.containers
+                    outcome.removed.networks += report.networks
+                    outcome.removed.volumes += report.volumes
+                    outcome.removed.failures += report.failures
+                }
             }
         }
         for name in store.list() {
@@ -123,6 +124,17 @@ public enum ReaperProcess {
             + (outcome.removed.failures.isEmpty ? "" : "; could not remove: \(outcome.removed.failures.joined(separator: "; ")) — try `ccm-lua gc`")
         FileHandle.standardError.write(Data((summary + "\n").utf8))
         return outcome
+    }
+
+    /// The clusters with resources of the run that are not kept: neither by label (created with
+    /// `keep`) nor by their record (kept later, after a failed test).
+    static func clusters(of runID: String, on runtime: any ContainerRuntime, store: StateStore) async -> [String] {
+        let selector = [Labels.run: runID, Labels.keep: "false"]
+        var names = Set((try? await runtime.listContainers(labels: selector))?.compactMap { $0.labels[Labels.cluster] } ?? [])
+        for network in (try? await runtime.listNetworks(labels: selector)) ?? [] where network.hasPrefix("ccm-lua-") {
+            names.insert(String(network.dropFirst("ccm-lua-".count)))
+        }
+        return names.filter { name in (try? store.load(name))?.keep != true }.sorted()
     }
 
     /// The engines the owner named, and whether it said goodbye, once its end closes.

@@ -200,6 +200,9 @@ local function last_step()
   return steps[#steps]
 end
 
+-- A failure record reads as its message: log.step's __close receives it when a step fails.
+local Record = { __tostring = function(r) return r.message end, __name = "ccm.TestFailure" }
+
 -- The message handler: runs where the error was raised, while its stack is still there.
 local function describe_failure(err)
   local failed = (errors.is(err) and err.kind == "assertion") or raised_by_plain_assert()
@@ -211,7 +214,7 @@ local function describe_failure(err)
     error = err,
   }
   if errors.is(err) and err.kind == "interrupted" then record.interrupted = true end
-  return record
+  return setmetatable(record, Record)
 end
 
 -- Runs fn as a coroutine of its own with a time limit. Returns {status = "passed"} or a failure

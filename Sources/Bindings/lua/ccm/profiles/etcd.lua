@@ -9,6 +9,9 @@ local profile = {
   start_order = "sequential",
   client_port = 2379,
   peer_port = 2380,
+  -- The test runner's error-log gate: lines that fail a test (Swift Regex), unless ignored.
+  error_patterns = { " E \\| ", " C \\| ", "(^|\\s)panic: " },
+  ignore_log_patterns = {},
 }
 
 function profile.image()

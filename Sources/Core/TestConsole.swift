@@ -64,7 +64,7 @@ public final class TestConsole: @unchecked Sendable {
         lock.withLock {
             report.duration = Date().timeIntervalSince(started)
             running.removeAll()
-            if echo { write((report.results.contains { $0.status == .listed } ? "" : "\n" + report.summary(utf: utf)) + "\n") }
+            if echo && !report.results.contains(where: { $0.status == .listed }) { write("\n" + report.summary(utf: utf) + "\n") }
             return report
         }
     }

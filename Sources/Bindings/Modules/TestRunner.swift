@@ -41,6 +41,13 @@ public enum TestRunnerModule {
             ctx.push(.array((ctx.vm.scheduler.current?.steps ?? []).map { .string($0) }))
             return 1
         }
+        // steps_handle(): the running coroutine's steps, readable later from another coroutine
+        // (the watchdog names the step a timed-out test was in).
+        module.function("steps_handle") { ctx in
+            guard let coroutine = ctx.vm.scheduler.current else { ctx.pushNil(); return 1 }
+            ctx.push(CoroutineSteps(coroutine))
+            return 1
+        }
         module.function("seed") { ctx in
             ctx.push(Int(config.seed))
             return 1
@@ -100,4 +107,21 @@ final class ConsoleTestSink: TestEventSink {
     func record(_ result: TestResult) { console.record(result) }
     func note(_ text: String) { console.note(text) }
     func finish() { console.finish() }
+}
+
+/// A scheduled coroutine's `log.step` names, read by another coroutine (a weak reference: the
+/// coroutine may have finished).
+final class CoroutineSteps: LuaObject {
+    static let luaTypeName = "ccm.CoroutineSteps"
+    weak var coroutine: Coroutine?
+
+    init(_ coroutine: Coroutine) { self.coroutine = coroutine }
+
+    static func declareMembers(_ members: inout LuaMembers<CoroutineSteps>) {
+        members.method("innermost") { object, ctx in
+            guard let step = object.coroutine?.steps.last else { ctx.pushNil(); return 1 }
+            ctx.push(step)
+            return 1
+        }
+    }
 }

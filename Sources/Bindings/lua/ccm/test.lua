@@ -220,9 +220,10 @@ end
 -- Runs fn as a coroutine of its own with a time limit. Returns {status = "passed"} or a failure
 -- record; a timeout records where fn was waiting at that moment.
 local function guarded(fn, timeout, what)
-  local result, thread
+  local result, thread, steps
   local function body()
     thread = coroutine.running()
+    steps = host.steps_handle()
     local ok, record = xpcall(fn, describe_failure)
     result = ok and { status = "passed" } or record
     error(DONE, 0)
@@ -234,6 +235,7 @@ local function guarded(fn, timeout, what)
       message = ("%s timed out after %g s (set a longer limit with it(name, {timeout = seconds}, fn) or --timeout)")
         :format(what, timeout),
       traceback = clean_traceback(debug.traceback(thread, "", 0)),
+      step = steps and steps:innermost(),
     }
     error(TIMED_OUT, 0)
   end

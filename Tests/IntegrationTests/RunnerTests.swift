@@ -168,3 +168,46 @@ import Core
         return !stat[close.upperBound...].trimmingCharacters(in: .whitespaces).hasPrefix("Z")
     }
 }
+
+/// `-j 4` on four files that each start a 3-node etcd cluster: faster than `-j 1`, and the
+/// files' clusters (named from the same seed, each after its own file) never collide.
+@Suite(.serialized) struct RunnerParallelTests {
+    @Test(arguments: Engine.allCases)
+    func fourFilesInParallelAreFasterAndDoNotCollide(_ engine: Engine) async throws {
+        let stem = "par\(Labels.runID.prefix(6))-\(engine.rawValue.prefix(1))"
+        try await ScenarioTests.withScenario(engine, clusters: []) { scenario in
+            let runtime = CLIContainerRuntime(engine: engine)
+            func leftovers() async throws -> [String] {
+                try await runtime.listContainers(labels: [Labels.cluster: ""]).map(\.name).filter { $0.hasPrefix(stem) }
+            }
+            do {
+                for index in 1...4 {
+                    try scenario.write("suite/\(stem)-\(index)_spec.lua", """
+                        it("starts a 3-node etcd cluster", function()
+                          local c = cluster.create { profile = "etcd", nodes = 3 }
+                          c:start()
+                          c:node(1):etcdctl("put", "k", "v\(index)")
+                          assert.equal("v\(index)", (c:node(3):etcdctl("get", "k", "--print-value-only"):gsub("%s+$", "")))
+                        end)
+                        """)
+                }
+                var seconds: [Int: Double] = [:]
+                for width in [1, 4] {
+                    let started = ContinuousClock.now
+                    let result = try scenario.run(["test", "-o", "plain", "--seed", "5", "-j", String(width), "suite"])
+                    let elapsed = ContinuousClock.now - started
+                    seconds[width] = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+                    #expect(result.status == 0, "-j \(width):\n\(result.stdout)\n\(result.stderr)")
+                    #expect(result.stdout.contains("4 passed in"), "-j \(width):\n\(result.stdout)")
+                    #expect(try await leftovers().isEmpty, "-j \(width) left containers behind")
+                }
+                print("runner on \(engine.rawValue): four 3-node etcd files: -j 1 \(seconds[1]!) s, -j 4 \(seconds[4]!) s")
+                #expect(seconds[4]! < seconds[1]!)
+            } catch {
+                for name in try await leftovers() { try? await runtime.remove(name) }
+                throw error
+            }
+            for name in try await leftovers() { try? await runtime.remove(name) }
+        }
+    }
+}

@@ -11,7 +11,10 @@ local profile = {
   peer_port = 2380,
   -- The test runner's error-log gate: lines that fail a test (Swift Regex), unless ignored.
   error_patterns = { " E \\| ", " C \\| ", "(^|\\s)panic: " },
-  ignore_log_patterns = {},
+  -- rafthttp is the peer transport: its errors say a peer is not reachable (yet), which happens
+  -- at every start (peers not up, names not resolvable yet) and whenever a scenario stops,
+  -- pauses or cuts off a node.
+  ignore_log_patterns = { " E \\| rafthttp: " },
 }
 
 function profile.image()

@@ -9,10 +9,11 @@ import Glibc
 public enum ChildProcess {
     /// Starts `argv` (argv[0] is the executable path). `files` maps a descriptor in the child to
     /// one of ours. `newSession`: the child leaves our session and process group, so a Ctrl-C
-    /// meant for us does not reach it. Descriptors not in `files` (other than 0, 1, 2) are
+    /// meant for us does not reach it; `newProcessGroup` only the group (a Ctrl-C on the terminal
+    /// reaches us alone, and we decide what the child gets). Descriptors not in `files` (other than 0, 1, 2) are
     /// closed in the child.
     public static func spawn(_ argv: [String], environment: [String: String]? = nil, files: [Int32: Int32] = [:],
-                             newSession: Bool = false) throws -> pid_t {
+                             newSession: Bool = false, newProcessGroup: Bool = false) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -33,7 +34,12 @@ public enum ChildProcess {
             highest = max(highest, target)
         }
         if let closeFrom = Self.closeFrom { _ = closeFrom(&actions, highest + 1) }
-        if newSession { posix_spawnattr_setflags(&attributes, Self.setsidFlag) }
+        if newSession {
+            posix_spawnattr_setflags(&attributes, Self.setsidFlag)
+        } else if newProcessGroup {
+            posix_spawnattr_setpgroup(&attributes, 0)
+            posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
+        }
 
         let environment = (environment ?? ProcessInfo.processInfo.environment).map { "\($0.key)=\($0.value)" }
         var cArguments = argv.map { strdup($0) } + [nil]

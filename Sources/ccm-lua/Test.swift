@@ -104,9 +104,13 @@ struct Test: AsyncParsableCommand {
         let arguments = workerArguments()
         await pool.run(ordered, width: j) { file, eventsFD in
             try ChildProcess.spawn([ChildProcess.currentExecutable, "test", "--events-fd", "3"] + arguments + ["--", file],
-                                   environment: environment, files: [0: 0, 1: 1, 2: 2, 3: eventsFD])
+                                   environment: environment, files: [0: 0, 1: 1, 2: 2, 3: eventsFD], newProcessGroup: true)
         }
         let report = console.finish()
+        if let signal = pool.interruption {
+            FileHandle.standardError.write(Data("ccm-lua test: interrupted\n".utf8))
+            return 128 + signal
+        }
         if !toConsole { FileHandle.standardOutput.write(Data(report.rendered(format).utf8)) }
         if let junit {
             do { try report.junit().write(toFile: junit, atomically: true, encoding: .utf8) } catch {
@@ -138,6 +142,7 @@ struct Test: AsyncParsableCommand {
     // MARK: A worker: one file
 
     private func runWorker(file: String, eventsFD: Int32) async -> Int32 {
+        signal(SIGPIPE, SIG_IGN)  // a coordinator that is gone must not kill us before our cleanup
         var config = TestRunConfig()
         config.filter = filter
         config.filterOut = filterOut
@@ -194,9 +199,38 @@ final class WorkerPool: @unchecked Sendable {
     private var stopping = false
     private var running: [pid_t] = []
 
+    private var signalSources: [any DispatchSourceSignal] = []
+    /// The signal that interrupted the run, if one did.
+    private(set) var interruption: Int32? {
+        get { lock.withLock { interrupted } }
+        set { lock.withLock { interrupted = newValue } }
+    }
+    private var interrupted: Int32?
+
     init(console: TestConsole, exitFirst: Bool) { self.console = console; self.exitFirst = exitFirst }
 
+    /// Workers run in process groups of their own: a Ctrl-C reaches this process only, which
+    /// passes it on once to each worker (they clean up as a script does) and starts no more.
+    private func forwardSignals() {
+        for number in [SIGINT, SIGTERM] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number)
+            source.setEventHandler { [unowned self] in
+                let workers: [pid_t] = lock.withLock {
+                    guard interrupted == nil else { return [] }
+                    interrupted = number
+                    stopping = true
+                    return running
+                }
+                for pid in workers { kill(pid, number) }
+            }
+            source.resume()
+            signalSources.append(source)
+        }
+    }
+
     func run(_ files: [String], width: Int, start: @escaping @Sendable (String, Int32) throws -> pid_t) async {
+        forwardSignals()
         var next = files[...]
         await withTaskGroup(of: Void.self) { group in
             func launch() {

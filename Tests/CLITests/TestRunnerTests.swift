@@ -237,6 +237,36 @@ import Testing
         }
     }
 
+    /// Ctrl-C reaches the coordinator, which passes it on once: the worker cleans up (its
+    /// on_exit runs), and the run ends with 130 after the tests that finished.
+    @Test func ctrlCStopsTheRunAndWorkersCleanUp() async throws {
+        try await Self.withFolder(["slow_spec.lua": """
+            require("ccm").on_exit(function() print("worker cleanup ran") end)
+            it("quick", function() end)
+            it("waits", function() print("waiting"); io.stdout:flush(); sleep(60) end)
+            """]) { dir in
+            let (status, output) = try await CLI.offPool { () throws -> (Int32, String) in
+                let (process, out, errorFile) = try CLI.start(["test", "-o", "plain", "slow_spec.lua"], directory: dir)
+                defer { try? FileManager.default.removeItem(at: errorFile) }
+                let reader = out.fileHandleForReading
+                var seen = Data()
+                while !String(decoding: seen, as: UTF8.self).contains("waiting\n") {
+                    let chunk = reader.availableData
+                    if chunk.isEmpty { break }
+                    seen.append(chunk)
+                }
+                kill(process.processIdentifier, SIGINT)
+                seen.append(reader.readDataToEndOfFile())
+                process.waitUntilExit()
+                return (process.terminationStatus, String(decoding: seen, as: UTF8.self))
+            }
+            #expect(status == 130, "\(output)")
+            #expect(output.contains("ok      slow_spec.lua: quick ("))
+            #expect(output.contains("worker cleanup ran"), "\(output)")
+            #expect(output.contains("1 passed in "))
+        }
+    }
+
     // MARK: ccm-lua FILE
 
     @Test func aScriptThatDefinesTestsRunsThem() async throws {

@@ -94,14 +94,14 @@ public enum ReaperProcess {
     }
 
     /// Reads the owner's lines from `input` until it closes; reaps when no goodbye came.
-    public static func run(runID: String, owner: String, input: Int32 = 0,
-                           store: StateStore = .fromEnvironment()) async -> Outcome {
+    public static func run(runID: String, owner: String, input: Int32 = 0, store: StateStore = .fromEnvironment(),
+                           runtime: @Sendable (Engine) -> any ContainerRuntime = { EngineDiscovery.runtime(for: $0) }) async -> Outcome {
         let (engines, goodbye) = await readOwner(input)
         guard !goodbye else { return Outcome(reaped: false) }
         try? await Task.sleep(for: .seconds(Defaults.reaperGrace))
         var outcome = Outcome(reaped: true)
         for engine in engines.sorted(by: { $0.rawValue < $1.rawValue }) {
-            let runtime = EngineDiscovery.runtime(for: engine)
+            let runtime = runtime(engine)
             // Twice: a create the owner had started may land after the first sweep.
             for sweep in 0..<2 {
                 if sweep > 0 { try? await Task.sleep(for: .seconds(Defaults.reaperGrace)) }

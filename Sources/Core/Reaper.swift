@@ -103,15 +103,13 @@ public enum ReaperProcess {
         for engine in engines.sorted(by: { $0.rawValue < $1.rawValue }) {
             let runtime = runtime(engine)
             // Twice: a create the owner had started may land after the first sweep.
-            for sweep in 0..<2 {
-                if sweep > 0 { try? await Task.sleep(for: .seconds(Defaults.reaperGrace)) }
-                for cluster in await clusters(of: runID, on: runtime, store: store) {
-                    guard let report = try? await ResourceCleanup.removeAll(matching: [Labels.run: runID, Labels.cluster: cluster], in: runtime) else { continue }
-                    outcome.removed.containers += report.containers
-                    outcome.removed.networks += report.networks
-                    outcome.removed.volumes += report.volumes
-                    outcome.removed.failures += report.failures
-                }
+            for round in 0..<2 {
+                if round > 0 { try? await Task.sleep(for: .seconds(Defaults.reaperGrace)) }
+                let report = await sweep(runID: runID, on: runtime, store: store)
+                outcome.removed.containers += report.containers
+                outcome.removed.networks += report.networks
+                outcome.removed.volumes += report.volumes
+                outcome.removed.failures += report.failures
             }
         }
         for name in store.list() {
@@ -126,15 +124,41 @@ public enum ReaperProcess {
         return outcome
     }
 
-    /// The clusters with resources of the run that are not kept: neither by label (created with
-    /// `keep`) nor by their record (kept later, after a failed test).
-    static func clusters(of runID: String, on runtime: any ContainerRuntime, store: StateStore) async -> [String] {
+    /// Removes the run's resources on one engine, except those of kept clusters: kept by label
+    /// (created with `keep`, never selected here) or by their record (kept after a failed test).
+    /// One `rm` for all containers: Podman's removals are slow one by one, and time counts here.
+    static func sweep(runID: String, on runtime: any ContainerRuntime, store: StateStore) async -> ResourceCleanup.Report {
+        var report = ResourceCleanup.Report()
         let selector = [Labels.run: runID, Labels.keep: "false"]
-        var names = Set((try? await runtime.listContainers(labels: selector))?.compactMap { $0.labels[Labels.cluster] } ?? [])
-        for network in (try? await runtime.listNetworks(labels: selector)) ?? [] where network.hasPrefix("ccm-lua-") {
-            names.insert(String(network.dropFirst("ccm-lua-".count)))
+        var verdicts: [String: Bool] = [:]
+        func kept(_ cluster: String?) -> Bool {
+            guard let cluster else { return false }
+            if let known = verdicts[cluster] { return known }
+            let verdict = (try? store.load(cluster))?.keep == true
+            verdicts[cluster] = verdict
+            return verdict
         }
-        return names.filter { name in (try? store.load(name))?.keep != true }.sorted()
+        do {
+            // The engine's filter selected them; the labels are checked again before removing.
+            let containers = try await runtime.listContainers(labels: selector).filter {
+                $0.labels[Labels.run] == runID && $0.labels[Labels.keep] == "false" && !kept($0.labels[Labels.cluster])
+            }
+            if !containers.isEmpty {
+                try await runtime.remove(all: containers.map(\.name))
+                report.containers = containers.map(\.name)
+            }
+        } catch { report.failures.append("containers: \(error)") }
+        let prefix = Cluster.networkName("")
+        for network in (try? await runtime.listNetworks(labels: selector)) ?? []
+        where !kept(network.hasPrefix(prefix) ? String(network.dropFirst(prefix.count)) : nil) {
+            do { try await runtime.removeNetwork(network); report.networks.append(network) }
+            catch { report.failures.append("network \(network): \(error)") }
+        }
+        for volume in (try? await runtime.listVolumes(labels: selector)) ?? [] {
+            do { try await runtime.removeVolume(volume); report.volumes.append(volume) }
+            catch { report.failures.append("volume \(volume): \(error)") }
+        }
+        return report
     }
 
     /// The engines the owner named, and whether it said goodbye, once its end closes.

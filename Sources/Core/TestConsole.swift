@@ -10,6 +10,8 @@ public final class TestConsole: @unchecked Sendable {
     private var report: TestReport
     private let started = Date()
     private var running: [String] = []
+    /// The test each running file is in, by file ("" for a plain script).
+    private var current: [String: String] = [:]
     private var statusShown = false
 
     /// False: only collect (the report is printed in another format at the end).
@@ -32,9 +34,19 @@ public final class TestConsole: @unchecked Sendable {
         }
     }
 
+    /// A test began (in `file`, or in the script of `ccm-lua FILE`).
+    public func started(test name: String, in file: String = "") {
+        lock.withLock {
+            if !running.contains(file) { running.append(file) }
+            current[file] = name
+            drawStatus()
+        }
+    }
+
     public func ended(_ file: String) {
         lock.withLock {
             if let index = running.firstIndex(of: file) { running.remove(at: index) }
+            current[file] = nil
             drawStatus()
         }
     }
@@ -42,6 +54,8 @@ public final class TestConsole: @unchecked Sendable {
     public func record(_ result: TestResult) {
         lock.withLock {
             report.results.append(result)
+            current[result.file] = nil
+            current[""] = nil
             guard echo else { return }
             var text = TestReport.consoleLine(result, utf: utf)
             let details = TestReport.failureDetails(result)
@@ -84,9 +98,14 @@ public final class TestConsole: @unchecked Sendable {
     private func drawStatus() {
         guard live, !running.isEmpty else { return }
         clearStatus()
-        let counts = report.countsLine
-        let files = running.map { ($0 as NSString).lastPathComponent }.joined(separator: ", ")
-        FileHandle.standardOutput.write(Data("… \(counts); running \(files)".prefix(120).utf8))
+        let counts = report.results.isEmpty ? "starting" : report.countsLine
+        let what = running.map { file in
+            [(file as NSString).lastPathComponent, current[file] ?? ""].filter { !$0.isEmpty }.joined(separator: ": ")
+        }.joined(separator: ", ")
+        var columns = 80
+        var size = winsize()
+        if ioctl(1, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 10 { columns = Int(size.ws_col) }
+        FileHandle.standardOutput.write(Data(String("… \(counts); running \(what)".prefix(columns - 1)).utf8))
         statusShown = true
     }
 }

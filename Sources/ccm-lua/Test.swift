@@ -181,8 +181,12 @@ final class TestEventWriter: TestEventSink {
 
     init(fd: Int32) { handle = FileHandle(fileDescriptor: fd, closeOnDealloc: false) }
 
-    func record(_ result: TestResult) {
-        guard var data = try? JSONEncoder().encode(result) else { return }
+    func record(_ result: TestResult) { write(result) }
+
+    func started(file: String, name: String) { write(TestStarted(started: name)) }
+
+    private func write(_ event: some Encodable) {
+        guard var data = try? JSONEncoder().encode(event) else { return }
         data.append(0x0A)
         try? handle.write(contentsOf: data)
     }
@@ -190,6 +194,9 @@ final class TestEventWriter: TestEventSink {
     func note(_ text: String) { FileHandle.standardError.write(Data(("ccm-lua test: " + text + "\n").utf8)) }
     func finish() {}
 }
+
+/// A worker's "this test begins" line, for live progress.
+struct TestStarted: Codable { var started: String }
 
 /// Runs worker processes, `width` at a time, and feeds their results to the console.
 final class WorkerPool: @unchecked Sendable {
@@ -284,6 +291,8 @@ final class WorkerPool: @unchecked Sendable {
                 if let result = try? JSONDecoder().decode(TestResult.self, from: line) {
                     seen += 1
                     record(result)
+                } else if let started = try? JSONDecoder().decode(TestStarted.self, from: line) {
+                    console.started(test: started.started, in: file)
                 }
             }
         }

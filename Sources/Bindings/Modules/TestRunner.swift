@@ -5,6 +5,8 @@ import Foundation
 
 /// Receives what the Lua test runner (lua/ccm/test.lua) reports. Called on the Lua thread.
 public protocol TestEventSink: AnyObject, Sendable {
+    /// A test begins (live progress).
+    func started(file: String, name: String)
     func record(_ result: TestResult)
     /// A remark of the runner: a kept cluster, a teardown that failed.
     func note(_ text: String)
@@ -26,6 +28,10 @@ public enum TestRunnerModule {
         module.function("report") { ctx in
             try ctx.checkTable(1)
             sink.record(try result(from: LuaData.read(at: 1, on: ctx.state, path: "result"), file: config.file))
+            return 0
+        }
+        module.function("started") { ctx in
+            sink.started(file: config.file, name: try ctx.string(1))
             return 0
         }
         module.function("note") { ctx in
@@ -104,6 +110,7 @@ final class ConsoleTestSink: TestEventSink {
 
     init() { console = TestConsole(format: isatty(1) != 0 ? .utf : .plain, seed: RunSeed.current) }
 
+    func started(file: String, name: String) { console.started(test: name) }
     func record(_ result: TestResult) { console.record(result) }
     func note(_ text: String) { console.note(text) }
     func finish() { console.finish() }

@@ -427,6 +427,7 @@ local function run_test(test, config, state)
     return
   end
   local timeout = test.opts.timeout or config.timeout
+  host.started(full_name(test))
   local started = now()
   local marks = marks_now()
   local scope = { clusters = {} }

@@ -401,10 +401,15 @@ enum JUnitParser {
 
     static func read(_ path: String) async throws -> Parsed {
         try await CLI.offPool {
-            let target = FileManager.default.temporaryDirectory.appendingPathComponent("junitparser-\(UUID().uuidString)").path
-            defer { try? FileManager.default.removeItem(atPath: target) }
-            let install = try run(["python3", "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target", target, "junitparser"])
-            guard install.status == 0 else { throw Problem(text: "pip install junitparser failed: \(install.output)") }
+            // Installed for this test only (into a folder removed afterwards) when Python lacks it.
+            var target: String?
+            defer { if let target { try? FileManager.default.removeItem(atPath: target) } }
+            if try run(["python3", "-c", "import junitparser"]).status != 0 {
+                let folder = FileManager.default.temporaryDirectory.appendingPathComponent("junitparser-\(UUID().uuidString)").path
+                target = folder
+                let install = try run(["python3", "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target", folder, "junitparser"])
+                guard install.status == 0 else { throw Problem(text: "pip install junitparser failed: \(install.output)") }
+            }
             let parsed = try run(["python3", "-c", script, path], pythonPath: target)
             guard parsed.status == 0, let object = try JSONSerialization.jsonObject(with: Data(parsed.output.utf8)) as? [String: Any] else {
                 throw Problem(text: "junitparser could not read \(path): \(parsed.output)")

@@ -558,6 +558,8 @@ end
 --- For `ccm-lua FILE`: runs the tests the script defined, if any, then prints the summary.
 function M.run_defined()
   if defined == 0 then return 0 end
+  -- The file's own code ran already; from here on names repeat with the printed seed.
+  math.randomseed(host.config().seed)
   local failures = M.run()
   host.finish()
   return failures

@@ -1,4 +1,5 @@
 import CLua
+import Core
 import CLuaShim
 import Foundation
 
@@ -35,6 +36,7 @@ final class Session {
         HostModule.install(in: vm, session: self)
         vm.preload(Exec.module)
         vm.preload(ClusterModule.module)
+        TestRunnerModule.install(in: vm, config: TestRunConfig(), sink: ConsoleTestSink())
         RequirePath.install(in: vm, settings: settings)
         setArgTable()
         if let problem = vm.runBuiltin("ccm._boot") { return problem }

@@ -86,6 +86,7 @@ public actor Cluster {
         try validate(name: spec.name)
         guard !spec.nodes.isEmpty else { throw ClusterError(.usage, "a cluster needs at least one node (nodes = 0 given)") }
         let images = try await ensureImages(Set(spec.nodes.map(\.plan.image)), runtime: runtime)
+        Reaper.shared.watch(runtime.engine)  // before anything exists that a SIGKILL could leave
         try store.claim(spec.name)
         let record = ClusterRecord(
             name: spec.name, engine: runtime.engine, profile: spec.profile, image: spec.image,

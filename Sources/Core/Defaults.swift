@@ -23,4 +23,10 @@ public enum Defaults {
     /// A throwaway container that removes a state folder or gives node folders to their owner,
     /// where ccm-lua itself may not.
     public static let folderContainerTimeout: Double = 60
+    /// A test of the scenario runner (`it`), each hook on its own; `it(name, {timeout =}, fn)` and
+    /// `ccm-lua test --timeout` override it.
+    public static let testTimeout: Double = 600
+    /// The reaper's wait after its owner died before it removes the owner's resources, and again
+    /// before its second sweep (a create the owner had started may land late).
+    public static let reaperGrace: Double = 1
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Bindings
+import Core
 import Foundation
 
 /// The `ccm-lua` command. `ccm-lua FILE [args...]`, `-e`, `-i` and `-` behave as in lua(1) and are
@@ -8,7 +9,7 @@ import Foundation
 struct CCMLua: AsyncParsableCommand {
     /// One file per subcommand. Add new ones here (test, doctor, ls, status, logs, exec, rm, gc).
     static let subcommands: [any ParsableCommand.Type] = [
-        Doctor.self, List.self, Status.self, Logs.self, Exec.self, Remove.self, Collect.self,
+        Test.self, ReaperCommand.self, Doctor.self, List.self, Status.self, Logs.self, Exec.self, Remove.self, Collect.self,
     ]
 
     static let configuration = CommandConfiguration(
@@ -42,6 +43,7 @@ struct CCMLua: AsyncParsableCommand {
     )
 
     static func main() async {
+        Reaper.shared.enable()  // starts only when this process first creates a cluster
         let arguments = Array(CommandLine.arguments.dropFirst())
         let names = Set(subcommands.map { $0._commandName })
         if let first = arguments.first, names.contains(first) || ["--help", "-h", "help", "--version"].contains(first) {

@@ -61,6 +61,15 @@ final class ClusterHandle: LuaObject {
             }
         }
 
+        // keep(): left running when the script ends (the test runner's --keep-on-failure).
+        m.method("keep") { h, ctx in
+            let cluster = h.cluster
+            return ctx.suspend({ try await cluster.keepAfterExit() }) { ctx, _ in
+                if let entry = h.cleanup { ctx.cleanup.remove(entry); h.cleanup = nil }
+                return 0
+            }
+        }
+
         m.method("status") { h, ctx in
             let cluster = h.cluster
             return ctx.suspend({ try await cluster.status() }) { ctx, statuses in

@@ -35,6 +35,7 @@ final class Session {
         HostModule.install(in: vm, session: self)
         vm.preload(Exec.module)
         vm.preload(ClusterModule.module)
+        vm.preload(FaultModule.module)
         RequirePath.install(in: vm, settings: settings)
         setArgTable()
         if let problem = vm.runBuiltin("ccm._boot") { return problem }

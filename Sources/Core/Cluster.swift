@@ -48,12 +48,15 @@ public actor Cluster {
     var logs: [String: NodeLog] = [:]
     /// Nodes created by this process and not started yet: their state is known without asking.
     var neverStarted: Set<String> = []
+    /// Faults (partitions, loss, ...) applied to this cluster by this process.
+    public nonisolated let faults: FaultInjector
 
     init(record: ClusterRecord, runtime: any ContainerRuntime, store: StateStore) {
         self.name = record.name
         self.record = record
         self.runtime = runtime
         self.store = store
+        self.faults = FaultInjector(cluster: record.name, network: record.network, runtime: runtime)
         var logs: [String: NodeLog] = [:]
         for node in record.nodes { logs[node.name] = Cluster.makeLog(node, cluster: record.name, runtime: runtime, store: store) }
         self.logs = logs

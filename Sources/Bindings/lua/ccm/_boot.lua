@@ -47,6 +47,7 @@ local lazy = {
   exec = "ccm.exec",
   wait_until = "ccm.wait",
   cluster = "ccm.cluster",
+  fault = "ccm.fault",
 }
 setmetatable(_G, {
   __index = function(globals, name)

@@ -105,6 +105,7 @@ public actor FaultInjector {
 
     private func applyNow(_ fault: Fault, id: Int, duration: Double?) async throws {
         guard active[id] == nil else { throw FaultError(.usage, "fault \(id) is applied already") }
+        var inPlace = History.now()
         if case .action(_, _, let start, _) = fault {
             try await start()
             active[id] = Active(fault: fault, rules: [:])
@@ -121,51 +122,75 @@ public actor FaultInjector {
             let rules = fault.rules(addresses: addresses(infos))
             // Recorded before anything is added: a failure half-way is healed like the rest.
             active[id] = Active(fault: fault, rules: rules)
+            let began = History.now()
             do {
-                try await run(rules, infos: infos, tag: tag(id), adding: true, fault: fault)
+                inPlace = try await run(rules, infos: infos, tag: tag(id), adding: true, fault: fault)
+                if latency == nil { latency = Double(inPlace - began) / 1e9 }
             } catch {
-                try? await run(rules, infos: infos, tag: tag(id), adding: false)
+                _ = try? await run(rules, infos: infos, tag: tag(id), adding: false)
                 active[id] = nil
                 throw error
             }
         }
-        active[id]?.historyID = history.begin(kind: "fault", name: fault.name, targets: fault.nodes.sorted(by: PartitionShape.nodeOrder),
+        active[id]?.historyID = history.begin(at: inPlace, kind: "fault", name: fault.name, targets: fault.nodes.sorted(by: PartitionShape.nodeOrder),
                                               details: ["id": String(id), "cluster": cluster,
                                                         "groups": fault.groups.map { $0.joined(separator: ",") }.joined(separator: " | ")])
         if let duration {
+            // A slow way in (a helper container on Podman takes about a second) starts the heal
+            // early by what a change took last time, so the rules are gone when the time is up.
+            let lead = min(latency ?? 0, duration / 2)
             active[id]?.timer = Task { [weak self] in
-                try? await Task.sleep(for: .seconds(duration))
+                try? await Task.sleep(for: .seconds(duration - lead))
                 guard !Task.isCancelled else { return }
-                try? await self?.healNow(id, cancelTimer: false)
+                try? await self?.heal(id)
             }
         }
     }
 
-    /// Heals fault `id` (an unknown or healed one is no error). Runs to its end when the caller is cancelled.
+    /// Heals fault `id` (an unknown or healed one is no error; one being healed is waited for, so
+    /// that nothing of it, such as a helper container, outlives this call). The work runs to its
+    /// end when the caller is cancelled.
     public func heal(_ id: Int) async throws {
-        try await Task { try await self.healNow(id, cancelTimer: true) }.value
+        if let running = healing[id] { try await running.value; return }
+        guard let entry = active.removeValue(forKey: id) else { return }
+        entry.timer?.cancel()
+        let work = Task { try await self.remove(entry, id: id) }
+        healing[id] = work
+        defer { healing[id] = nil }
+        try await work.value
     }
 
     /// Heals every active fault of the cluster, newest first; reports the first failure after trying all.
     public func healAll() async throws {
         var first: (any Error)?
-        for id in active.keys.sorted(by: >) {
+        for id in Set(active.keys).union(healing.keys).sorted(by: >) {
             do { try await heal(id) } catch { if first == nil { first = error } }
         }
         if let first { throw first }
     }
 
-    private func healNow(_ id: Int, cancelTimer: Bool) async throws {
-        guard let entry = active.removeValue(forKey: id) else { return }
-        if cancelTimer { entry.timer?.cancel() }
-        defer { if let h = entry.historyID { history.end(h) } }
+    private var healing: [Int: Task<Void, any Error>] = [:]
+
+    private func remove(_ entry: Active, id: Int) async throws {
         if case .action(_, _, _, let heal) = entry.fault {
+            defer { if let h = entry.historyID { history.end(h) } }
             try await heal()
             return
         }
+        let began = History.now()
         let infos = try await containers(Set(entry.rules.keys))
-        try await run(entry.rules, infos: infos, tag: tag(id), adding: false)
+        do {
+            let gone = try await run(entry.rules, infos: infos, tag: tag(id), adding: false)
+            latency = Double(gone - began) / 1e9
+            if let h = entry.historyID { history.end(h, at: gone) }
+        } catch {
+            if let h = entry.historyID { history.end(h) }
+            throw error
+        }
     }
+
+    /// Seconds the last change of rules took to be in place (the mechanism's latency here).
+    private var latency: Double?
 
     /// `node` runs in a new namespace: every active fault that involves it gets its rules again,
     /// with the addresses as they are now (on every node whose rules change).
@@ -209,10 +234,11 @@ public actor FaultInjector {
 
     /// Adds or removes `rules` in every node's namespace at once. Nodes that are not running have
     /// no namespace: their rules are added when they start.
+    @discardableResult
     private func run(_ rules: [String: NamespaceRules], infos: [String: ContainerInfo], tag: String, adding: Bool,
-                     fault: Fault? = nil) async throws {
+                     fault: Fault? = nil) async throws -> UInt64 {
         let ns = try namespaceRunner()
-        try await withThrowingTaskGroup(of: Void.self) { group in
+        return try await withThrowingTaskGroup(of: UInt64.self) { group in
             for (node, nodeRules) in rules {
                 guard let info = infos[node], info.state == .running || info.state == .paused else { continue }
                 let script = adding ? FaultRules.addScript(nodeRules, tag: tag) : FaultRules.removeScript(nodeRules, tag: tag)
@@ -222,9 +248,13 @@ public actor FaultInjector {
                         if adding, let fault { throw self.applyFailure(fault, node: node, outcome) }
                         throw FaultError(.runtime, "could not \(adding ? "add" : "remove") fault rules in \(node) (\(ns.mechanism.rawValue)): \(outcome.output.trimmingCharacters(in: .whitespacesAndNewlines))", node: node)
                     }
+                    return outcome.finished
                 }
             }
-            try await group.waitForAll()
+            var last = History.now()
+            var any = false
+            for try await finished in group { last = any ? max(last, finished) : finished; any = true }
+            return any ? last : History.now()
         }
     }
 

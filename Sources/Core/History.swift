@@ -36,8 +36,8 @@ public final class History: Sendable {
 
     /// Records the start of an operation; returns its id for `end`.
     @discardableResult
-    public func begin(kind: String, name: String, targets: [String], details: [String: String] = [:],
-                      at start: UInt64 = History.now()) -> Int {
+    public func begin(at start: UInt64 = History.now(), kind: String, name: String, targets: [String],
+                      details: [String: String] = [:]) -> Int {
         state.withLock { s in
             s.lastID += 1
             s.events.append(HistoryEvent(id: s.lastID, kind: kind, name: name, targets: targets, details: details,

@@ -72,6 +72,9 @@ public struct NetworkNamespace: Sendable {
     public struct Outcome: Sendable {
         public var code: Int32
         public var output: String
+        /// When the script had finished (monotonic ns): its rules are in or out from then on,
+        /// even while a helper container is still being removed.
+        public var finished: UInt64 = History.now()
     }
 
     /// Runs `script` with `sh` inside the network namespace of `node` (a running or paused container).
@@ -115,6 +118,7 @@ public struct NetworkNamespace: Sendable {
             try await runtime.start(id)
             var output = ""
             for try await line in runtime.logs(id, since: nil, follow: true) { output += line.text + "\n" }
+            let finished = History.now()
             // The log stream can end a moment before the engine records the exit.
             var info = try await runtime.inspect(id)
             let settle = ContinuousClock.now + .seconds(10)
@@ -123,7 +127,7 @@ public struct NetworkNamespace: Sendable {
                 info = try await runtime.inspect(id)
             }
             try await runtime.remove(id)
-            return Outcome(code: info.exitCode, output: output)
+            return Outcome(code: info.exitCode, output: output, finished: finished)
         } catch {
             try? await runtime.remove(id)
             throw error

@@ -166,6 +166,28 @@ public enum NetemSupport {
         return out.stderrText.contains("qdisc kind is unknown") ? false : nil
     }
 
+    /// What `ccm-lua doctor` says about faults on this machine: netem, and the way into namespaces.
+    public static func doctorText(engine: Engine?, environment: [String: String] = ProcessInfo.processInfo.environment) async -> String {
+        let netem: String
+        switch await availableOnHost() {
+        case true?: netem = "netem available (fault.delay, duplicate, corrupt, reorder work)"
+        case false?: netem = "netem missing: this kernel has no \(missingModule), so fault.delay, duplicate, corrupt and reorder raise \"unsupported\" (loss and rate work)"
+        case nil: netem = "netem not checked (run as root on the engine's host to check)"
+        }
+        var way = ""
+        if let engine {
+            if let forced = environment[NetworkNamespace.mechanismVariable], !forced.isEmpty {
+                way = "; rules enter namespaces by \(forced) (\(NetworkNamespace.mechanismVariable))"
+            } else if let problem = NetworkNamespace.nsenterProblem(engine: engine, environment: environment) {
+                let image = environment[NetworkNamespace.imageVariable].flatMap { $0.isEmpty ? nil : $0 } ?? NetworkNamespace.defaultImage
+                way = "; rules enter namespaces through a helper container (\(image)), not nsenter: \(problem)"
+            } else {
+                way = "; rules enter namespaces with nsenter and this host's iptables and tc"
+            }
+        }
+        return "faults: " + netem + way
+    }
+
     /// Sets the answer without asking the kernel (tests of the paths above it).
     public static func assume(_ answer: Bool?) { known.withLock { $0 = answer } }
 

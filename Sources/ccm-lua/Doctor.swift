@@ -21,6 +21,7 @@ struct Doctor: AsyncParsableCommand {
             print(Self.json(report))
         } else {
             print(report.text)
+            print(await NetemSupport.doctorText(engine: report.selectedAttempt?.candidate.engine))
         }
         if report.selected == nil { throw ExitCode(1) }
     }

@@ -127,6 +127,7 @@ public actor Cluster {
     /// The nodes' containers are removed at once, while the engine is asked what else carries the
     /// label (services, leftovers of an earlier process); those go as soon as the answer is in.
     public func remove() async throws {
+        try? await faults.healAll()   // nothing of a fault (a paused node, a helper container) outlives the cluster
         await withTaskGroup(of: Void.self) { group in
             for log in logs.values { group.addTask { await log.stopFollowing() } }
         }

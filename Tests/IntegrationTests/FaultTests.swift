@@ -31,6 +31,13 @@ import Core
           for _ in r.stdout:gmatch("qdisc tbf") do count = count + 1 end
           return count
         end
+        -- A namespace's whole rule set (without counters and timestamps), to see that healing
+        -- removed exactly what was added and nothing else.
+        local function ruleset(c, n)
+          local r = in_ns(c, n, "iptables-save; tc qdisc show dev eth0")
+          assert(r.code == 0, r.stderr)
+          return (r.stdout:gsub("#[^\\n]*\\n", ""):gsub("%[%d+:%d+%]", ""))
+        end
         local function reaches(c, from, to, port)
           return in_ns(c, from, ("nc -z -w 2 %s %d"):format(to:ip(), port or 2380)).code == 0
         end
@@ -67,13 +74,15 @@ import Core
         return (running.finish(), path)
     }
 
-    static func start(_ scenario: Scenario, _ mechanism: FaultMechanism, _ arguments: [String]) throws -> Scenario.Running {
+    static func start(_ scenario: Scenario, _ mechanism: FaultMechanism?, _ arguments: [String],
+                      environment extra: [String: String] = [:]) throws -> Scenario.Running {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Binary.path)
         process.arguments = arguments
         var env = scenario.environment
-        env["CCM_LUA_FAULT_MECHANISM"] = mechanism.rawValue
+        env["CCM_LUA_FAULT_MECHANISM"] = mechanism?.rawValue
         env["CCM_LUA_FAULT_IMAGE"] = nettools
+        env.merge(extra) { $1 }
         process.environment = env
         process.currentDirectoryURL = scenario.folder
         let errorFile = scenario.folder.appendingPathComponent("stderr-\(UUID().uuidString).txt")
@@ -179,6 +188,8 @@ import Core
     static let packetFaults = """
         local c = etcd()
         local n1, n2, n3 = c:node(1), c:node(2), c:node(3)
+        local before = {}
+        for _, n in ipairs(c:nodes()) do before[n.name] = ruleset(c, n) end
 
         -- One way: n1 cannot open a connection to n2; n2 still reaches n1 (replies come back).
         local b = fault.block(n1, n2)
@@ -216,7 +227,12 @@ import Core
         rt:heal()
         print(("rate: %.2f s without, %.2f s at 400 kbit"):format(plain, slowed))
         assert(slowed > plain + 1.0 and slowed > 3 * plain, "rate did not slow the write")
-        for _, n in ipairs(c:nodes()) do assert(tagged(c, n) == 0, n.name .. " still has rules") end
+        for _, n in ipairs(c:nodes()) do
+          assert(tagged(c, n) == 0, n.name .. " still has rules")
+          local now_rules = ruleset(c, n)
+          assert(now_rules == before[n.name], n.name .. ": rules differ after healing:\n" .. before[n.name] .. "\n---\n" .. now_rules)
+        end
+        print("healed namespaces are as before")
 
         -- netem is missing on this kernel: delay says so.
         local ok, err = pcall(fault.delay, n1, { ms = 100 })
@@ -246,10 +262,58 @@ import Core
             let (result, _) = try Self.run(scenario, mechanism, "packets", Self.packetFaults)
             made = Self.clusters(in: scenario)
             Self.expectOK(result, ["block is one way", "loss 100 cuts one node off", "loss 30:", "rate:",
-                                   "delay is unsupported: fault.delay needs the kernel module sch_netem", "duration 1 s healed",
+                                   "healed namespaces are as before", "delay is unsupported: fault.delay needs the kernel module sch_netem", "duration 1 s healed",
                                    "packet faults done"])
             #expect(try await Self.hostRules().isEmpty)
             #expect(try await scenario.leftovers(made).isEmpty)
+        }
+    }
+
+    static let pauseAndKill = """
+        local c = etcd()
+        local n1, n2 = c:node(1), c:node(2)
+        -- The plain forms of API.md still work.
+        n2:pause(); assert(n2:state() == "paused"); n2:resume(); assert(n2:state() == "running")
+        -- pause as a fault: a handle, resumed after its duration.
+        local p = n1:pause { duration = 1 }
+        assert(p.kind == "pause" and p.groups[1][1] == n1 and n1:state() == "paused")
+        wait_until(function() return n1:state() == "running" end, { timeout = 5, interval = 0.1 })
+        print("pause healed by its duration")
+        -- kill as a fault: started again on heal, and a partition it was in comes back with it.
+        local part = c:partition({ n2 })
+        local k = n2:kill { signal = "KILL" }
+        wait_until(function() return n2:state() == "exited" end, { timeout = 10, interval = 0.1 })
+        k:heal()
+        assert(n2:state() == "running", "the heal of a kill starts the node")
+        assert(tagged(c, n2) == 2, "the restarted node is partitioned again")
+        part:heal()
+        assert(tagged(c, n2) == 0)
+        local kinds = {}
+        for _, e in ipairs(fault.history()) do kinds[#kinds + 1] = e.name .. (e["end"] and "+" or "-") end
+        print("history " .. table.concat(kinds, " "))
+        """
+
+    /// `n:pause{duration =}` and `n:kill{}` are faults with handles; the plain forms are unchanged.
+    @Test(arguments: Engine.allCases)
+    func pauseAndKillAreFaults(engine: Engine) async throws {
+        try await Self.withScenario(engine, clusters: []) { scenario in
+            let mechanism = try NetworkNamespace.choose(engine: engine, environment: ProcessInfo.processInfo.environment)
+            let (result, _) = try Self.run(scenario, mechanism, "pausekill", Self.pauseAndKill)
+            Self.expectOK(result, ["pause healed by its duration", "history pause+ partition+ kill+"])
+            #expect(try await scenario.leftovers(Self.clusters(in: scenario)).isEmpty)
+        }
+    }
+
+    /// The example runs to its end (shortened to 12 s of nemesis): every acknowledged write is on
+    /// every node.
+    @Test(arguments: Engine.allCases)
+    func theEtcdNemesisExampleKeepsEveryAcknowledgedWrite(engine: Engine) async throws {
+        let script = Scenario.repository.appendingPathComponent("examples/etcd-nemesis.lua").path
+        try await Self.withScenario(engine, clusters: []) { scenario in
+            let running = try Self.start(scenario, nil, [script], environment: ["NEMESIS_SECONDS": "12"])
+            let result = running.finish()
+            Self.expectOK(result, ["nemesis schedule (seed", "ok:", "acknowledged writes survived 12 s of partitions on every node"])
+            #expect(try await scenario.leftovers(Self.clusters(in: scenario)).isEmpty)
         }
     }
 

@@ -18,17 +18,19 @@ local function median(xs)
   return n % 2 == 1 and xs[(n + 1) // 2] or (xs[n // 2] + xs[n // 2 + 1]) / 2
 end
 
--- By hand: the groups, then per node the shell lines that drop the other side.
+-- By hand: pids, ids and addresses looked up once, outside the timing (someone typing the
+-- commands knows them); then per node the shell lines that drop the other side.
+local info = {}
+for _, n in ipairs(c:nodes()) do
+  local r = exec.host({ engine, "inspect", "-f", "{{.State.Pid}} {{.Id}}", c.name .. "-" .. n.name })
+  local pid, id = r.stdout:match("(%d+) (%S+)")
+  info[n.name] = { pid = pid, id = id, ip = n:ip() }
+end
+
 local function by_hand(seed, op)
   local groups = fault.preset_groups(c, "random-halves", seed)
   local side = {}
   for i, g in ipairs(groups) do for _, n in ipairs(g) do side[n] = i end end
-  local info = {}
-  for _, n in ipairs(c:nodes()) do
-    local r = exec.host({ engine, "inspect", "-f", "{{.State.Pid}} {{.Id}}", c.name .. "-" .. n.name })
-    local pid, id = r.stdout:match("(%d+) (%S+)")
-    info[n.name] = { pid = pid, id = id, ip = n:ip() }
-  end
   local branches = {}
   for _, n in ipairs(c:nodes()) do
     local lines = {}

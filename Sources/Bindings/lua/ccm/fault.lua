@@ -102,7 +102,7 @@ function M.partition(c, ...)
   end
   local names = {}
   for i, n in ipairs(c:nodes()) do names[i] = n.name end
-  if type(args[1]) == "string" and args.n == 1 and not tonumber(args[1]) and not c._node_by_name then
+  if type(args[1]) == "string" and args.n == 1 and not tonumber(args[1]) then
     -- A preset, unless it names a node.
     local is_name = false
     for _, name in ipairs(names) do if name == args[1] then is_name = true end end

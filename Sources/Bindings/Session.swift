@@ -37,6 +37,7 @@ final class Session {
         vm.preload(Exec.module)
         vm.preload(ClusterModule.module)
         TestRunnerModule.install(in: vm, config: TestRunConfig(), sink: ConsoleTestSink())
+        vm.preload(FaultModule.module)
         RequirePath.install(in: vm, settings: settings)
         setArgTable()
         if let problem = vm.runBuiltin("ccm._boot") { return problem }

@@ -48,6 +48,7 @@ extension Cluster {
             for node in nodes where states[node.name] == .paused { try await runtime.unpause(node.container) }
             let stopped = nodes.filter { states[$0.name] != .running && states[$0.name] != .paused }
             try await runtime.start(inOrder: stopped.map(\.container))
+            for node in stopped { try await faults.nodeStarted(node.name) }
             for node in nodes { try log(of: node.name).follow() }
             launched(nodes)
             try await waitAll(nodes, marks: marks, up: up, wait: wait, deadline: deadline, timeout: timeout, tracker: tracker)
@@ -114,7 +115,9 @@ extension Cluster {
         switch state {
         case .running: break
         case .paused: try await runtime.unpause(node.container)
-        default: try await runtime.start(node.container)
+        default:
+            try await runtime.start(node.container)
+            try await faults.nodeStarted(node.name)   // a new namespace: active faults go in again
         }
         log.follow()
         return mark

@@ -48,12 +48,15 @@ public actor Cluster {
     var logs: [String: NodeLog] = [:]
     /// Nodes created by this process and not started yet: their state is known without asking.
     var neverStarted: Set<String> = []
+    /// Faults (partitions, loss, ...) applied to this cluster by this process.
+    public nonisolated let faults: FaultInjector
 
     init(record: ClusterRecord, runtime: any ContainerRuntime, store: StateStore) {
         self.name = record.name
         self.record = record
         self.runtime = runtime
         self.store = store
+        self.faults = FaultInjector(cluster: record.name, network: record.network, runtime: runtime)
         var logs: [String: NodeLog] = [:]
         for node in record.nodes { logs[node.name] = Cluster.makeLog(node, cluster: record.name, runtime: runtime, store: store) }
         self.logs = logs
@@ -125,6 +128,7 @@ public actor Cluster {
     /// The nodes' containers are removed at once, while the engine is asked what else carries the
     /// label (services, leftovers of an earlier process); those go as soon as the answer is in.
     public func remove() async throws {
+        try? await faults.healAll()   // nothing of a fault (a paused node, a helper container) outlives the cluster
         await withTaskGroup(of: Void.self) { group in
             for log in logs.values { group.addTask { await log.stopFollowing() } }
         }

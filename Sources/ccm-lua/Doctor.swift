@@ -46,6 +46,7 @@ struct Doctor: AsyncParsableCommand {
             print(Self.json(report, checks: checks))
         } else {
             print(Self.text(report, checks: checks))
+            print(await NetemSupport.doctorText(engine: report.selectedAttempt?.candidate.engine))
         }
         let failed = checks.values.contains { if case .ran(let outcome) = $0 { !outcome.ok } else { false } }
         if report.selected == nil || failed { throw ExitCode(1) }

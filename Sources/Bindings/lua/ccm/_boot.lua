@@ -47,6 +47,7 @@ local lazy = {
   exec = "ccm.exec",
   wait_until = "ccm.wait",
   cluster = "ccm.cluster",
+  fault = "ccm.fault",
 }
 -- The test runner's words (ccm.test): fields of the module, loaded when a script first uses one.
 local fields = { wait_until = true }

@@ -398,6 +398,10 @@ end
 
 Cluster._node_names = node_names
 
+-- Faults (lua/ccm/fault.lua): partition(groups... | preset, [opts]) and heal every fault.
+function Cluster:partition(...) return require("ccm.fault").partition(self, ...) end
+function Cluster:heal() require("ccm.fault").heal_all(self) end
+
 -- Node methods ---------------------------------------------------------------------------------
 
 function Node.__index(n, key)
@@ -432,8 +436,15 @@ function Node:restart(opts)
   return self:start { wait = opts.wait, timeout = opts.timeout }
 end
 
-function Node:kill(signal) h(self):kill(self.name, signal or "KILL"); return self end
-function Node:pause() h(self):pause(self.name); return self end
+-- With an options table, kill and pause are faults: a handle, a duration, healed at the end.
+function Node:kill(signal)
+  if type(signal) == "table" then return require("ccm.fault").kill(self, signal) end
+  h(self):kill(self.name, signal or "KILL"); return self
+end
+function Node:pause(opts)
+  if opts ~= nil then return require("ccm.fault").pause(self, opts) end
+  h(self):pause(self.name); return self
+end
 function Node:resume() h(self):resume(self.name); return self end
 
 function Node:exec(cmd, opts)

@@ -19,18 +19,37 @@ public enum RunSeed {
     }
 
     public static func random() -> Int64 { Int64.random(in: range) }
+
+    /// `current` as the generators take it.
+    public static var value: UInt64 { UInt64(current) }
 }
 
 /// A small generator that gives the same sequence for the same seed on every platform (the
 /// standard library's generator is random by design): SplitMix64.
-public struct SeededGenerator: RandomNumberGenerator {
+public struct SeededGenerator: RandomNumberGenerator, Sendable {
     private var state: UInt64
     public init(seed: Int64) { state = UInt64(bitPattern: seed) }
+    public init(seed: UInt64) { state = seed }
     public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
+    }
+
+    /// A uniform integer in 0..<bound, without modulo bias worth caring about here.
+    public mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
+
+    /// Fisher-Yates with this generator (Swift's `shuffled(using:)` may change its algorithm).
+    public mutating func shuffle<T>(_ items: [T]) -> [T] {
+        var items = items
+        var i = items.count - 1
+        while i > 0 {
+            let j = below(i + 1)
+            items.swapAt(i, j)
+            i -= 1
+        }
+        return items
     }
 }

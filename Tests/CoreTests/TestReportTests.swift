@@ -74,11 +74,11 @@ import Testing
     }
 
     @Test func seededGeneratorRepeats() {
-        var one = SeededGenerator(seed: 7), two = SeededGenerator(seed: 7), other = SeededGenerator(seed: 8)
+        var one = SeededGenerator(seed: Int64(7)), two = SeededGenerator(seed: Int64(7)), other = SeededGenerator(seed: Int64(8))
         let a = (0..<5).map { _ in one.next() }, b = (0..<5).map { _ in two.next() }, c = (0..<5).map { _ in other.next() }
         #expect(a == b)
         #expect(a != c)
-        var g1 = SeededGenerator(seed: 3), g2 = SeededGenerator(seed: 3)
+        var g1 = SeededGenerator(seed: Int64(3)), g2 = SeededGenerator(seed: Int64(3))
         #expect(Array(1...20).shuffled(using: &g1) == Array(1...20).shuffled(using: &g2))
         #expect(RunSeed.parse("12") == 12)
         #expect(RunSeed.parse("-1") == nil)

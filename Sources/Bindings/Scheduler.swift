@@ -154,6 +154,14 @@ final class Scheduler {
         luaL_unref(vm.main, LuaStack.registry, coroutine.reference)
     }
 
+    /// The calls coroutines wait on now, oldest first, without `parallel` groups (their branches
+    /// wait on their own calls): what a Ctrl-C interrupted.
+    func waitingCalls() -> [(function: String, position: String, steps: [String])] {
+        operations.values.sorted { $0.id < $1.id }
+            .filter { $0.functionName != "parallel" }
+            .map { ($0.functionName, $0.position, $0.waiter?.steps ?? []) }
+    }
+
     // MARK: Operations
 
     /// Registers an operation for the binding running in `ctx`.

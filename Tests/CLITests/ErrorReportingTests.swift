@@ -45,6 +45,9 @@ import Testing
         #expect(full.stderr.contains("\tbuiltin/ccm/errors.lua:"), "\(full.stderr)")
         #expect(full.stderr.contains("\twrong.lua:4: in main chunk"))
         #expect(!full.stderr.contains("hidden"))
+
+        let verbose = try await CLI.run(["-v", "wrong.lua"], directory: dir)
+        #expect(verbose.stderr.contains("\tbuiltin/ccm/wait.lua:"), "\(verbose.stderr)")
     }
 
     @Test(arguments: [

@@ -177,9 +177,12 @@ final class Session {
             if !steps.isEmpty { text += " (step '\(steps.joined(separator: " > "))')" }
             return text
         }
-        var running = vm.scheduler.waitingCalls().map { "'\($0.function)' " + place($0.position, $0.steps) }
-        if let (position, steps) = interruptedAt, !position.isEmpty { running.append(place(position, steps)) }
+        let calls = vm.scheduler.callsAtInterrupt ?? vm.scheduler.waitingCalls()
+        var running = calls.map { "'\($0.function)' " + place($0.position, $0.steps) }
+        // Lua code that was running, unless it was only the caller of those calls.
+        if running.isEmpty, let (position, steps) = interruptedAt, !position.isEmpty { running.append(place(position, steps)) }
         interruptedAt = nil
+        vm.scheduler.callsAtInterrupt = nil
         switch running.count {
         case 0: return "interrupted"
         case 1: return "interrupted " + (running[0].hasPrefix("'") ? "in " : "") + running[0]

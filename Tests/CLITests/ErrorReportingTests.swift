@@ -111,14 +111,19 @@ import Testing
         #expect(stderr == "ccm-lua: interrupted at (command line):3\n", "\(stderr)")
     }
 
-    /// Ctrl-C names what the script was waiting for, where, and in which step.
-    @Test func interruptNamesTheCallAndTheStep() async throws {
-        let dir = try CLI.folder(["wait.lua": """
-            io.write("ready\\n"); io.stdout:flush()
-            log.step("load data", function()
-              sleep(600)
-            end)
-            """])
+    /// Ctrl-C names what the script was waiting for, where, and in which step; with `parallel`,
+    /// each branch's call. (The calls are taken when the interrupt is noticed, before the
+    /// cancelled ones return: repeated, as that was a race.)
+    /// "ready" is printed once the calls are made (a `parallel` branch runs when the ones before
+    /// it wait).
+    @Test(arguments: [
+        ("log.step(\"load data\", function()\n  ready()\n  sleep(600)\nend)\n",
+         "ccm-lua: interrupted in 'sleep' at wait.lua:5 (step 'load data')\n"),
+        ("parallel(function() sleep(600) end,\n  function() log.step(\"poll\", function() sleep(700) end) end,\n  ready)\n",
+         "ccm-lua: interrupted in:\n  'sleep' at wait.lua:3\n  'sleep' at wait.lua:4 (step 'poll')\n"),
+    ] + Array(repeating: ("ready()\nsleep(600)\n", "ccm-lua: interrupted in 'sleep' at wait.lua:4\n"), count: 3))
+    func interruptNamesTheCallAndTheStep(body: String, expected: String) async throws {
+        let dir = try CLI.folder(["wait.lua": "local function ready() io.write(\"ready\\n\"); io.stdout:flush() end\n\n" + body])
         let (status, stderr) = try await CLI.offPool { () throws -> (Int32, String) in
             let (process, out, errorFile) = try CLI.start(["-q", "-q", "wait.lua"], directory: dir)
             let reader = out.fileHandleForReading
@@ -133,6 +138,6 @@ import Testing
             return (process.terminationStatus, (try? String(contentsOf: errorFile, encoding: .utf8)) ?? "")
         }
         #expect(status == 130)
-        #expect(stderr == "ccm-lua: interrupted in 'sleep' at wait.lua:3 (step 'load data')\n", "\(stderr)")
+        #expect(stderr == expected, "\(stderr)")
     }
 }

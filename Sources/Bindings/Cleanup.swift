@@ -5,7 +5,8 @@ public final class CleanupRegistry {
     public struct Handle: Hashable, Sendable { let id: Int }
 
     enum Entry {
-        case swift(name: String, work: @Sendable () async -> Void)
+        /// `work` returns what it did, for the report after a Ctrl-C ("removed cluster x").
+        case swift(name: String, work: @Sendable () async -> String?)
         /// A Lua function (registry reference) registered by `ccm.on_exit`.
         case lua(name: String, reference: Int32)
     }
@@ -17,6 +18,13 @@ public final class CleanupRegistry {
     /// (it runs after the script, which can no longer handle them).
     @discardableResult
     public func add(_ name: String, _ work: @escaping @Sendable () async -> Void) -> Handle {
+        append(.swift(name: name, work: { await work(); return nil }))
+    }
+
+    /// Registers `work` that says what it did ("removed cluster x"), or nil when it did nothing
+    /// worth telling; after a Ctrl-C the user reads that.
+    @discardableResult
+    public func add(_ name: String, reporting work: @escaping @Sendable () async -> String?) -> Handle {
         append(.swift(name: name, work: work))
     }
 

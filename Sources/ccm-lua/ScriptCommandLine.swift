@@ -62,6 +62,7 @@ struct ScriptCommandLine {
             return 1
         }
         var settings = HostSettings.fromEnvironment(verbosity: parsed.verbosity)
+        if settings.logLevel <= .info { settings.startProgress = { StartProgressPrinter(cluster: $0) } }
         if let path = parsed.scriptPath, path != "-" {
             settings.scriptFolder = (path as NSString).deletingLastPathComponent.isEmpty
                 ? "." : (path as NSString).deletingLastPathComponent

@@ -16,11 +16,6 @@ function profile.image(spec)
   return spec.image
 end
 
---- A command string runs with `sh -c`, as for n:exec; a table is the argv.
-local function command(value)
-  if type(value) == "string" then return { "sh", "-c", value } end
-  return value
-end
 
 --- An entrypoint string is the program (as `docker run --entrypoint` takes it).
 local function entrypoint(value)
@@ -45,7 +40,7 @@ end
 function profile.node(node, cluster)
   local spec = cluster.spec
   return {
-    command = command(spec.command),
+    command = spec.command, -- a string runs through a shell, as for n:exec (Core's ShellCommand)
     entrypoint = entrypoint(spec.entrypoint),
     ready = check_ready(spec.ready),
   }

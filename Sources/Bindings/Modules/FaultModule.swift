@@ -36,12 +36,13 @@ enum FaultModule {
         // catch a fault whose apply is still under way. It runs before the cluster's removal
         // (entries run newest first) and for kept clusters too.
         let applying = Task { try await injector.apply(fault, id: id, duration: duration) }
-        ctx.cleanup.add("heal fault \(id) of \(cluster.name)") {
+        let healAtExit: @Sendable () async -> Void = {
             _ = await applying.result
             do { try await injector.heal(id) } catch {
                 FileHandle.standardError.write(Data("ccm-lua: could not heal \(fault.name) on cluster '\(cluster.name)': \(error)\n".utf8))
             }
         }
+        ctx.cleanup.add("heal fault \(id) of \(cluster.name)", healAtExit)
         return ctx.suspend({ try await applying.value }) { ctx, _ in
             ctx.push(.table(["id": .integer(id), "groups": .array(fault.groups.map { .array($0.map { .string($0) }) })]))
             return 1

@@ -26,8 +26,16 @@ public final class Reaper: Sendable {
     }
     private let state = Mutex(State())
 
-    /// The command line turns the reaper on (unit tests and programs that embed Core do not).
-    public func enable() { state.withLock { $0.enabled = true } }
+    /// `CCM_LUA_REAPER=off` leaves a process without a reaper: what it leaves after SIGKILL
+    /// waits for `ccm-lua gc` (for debugging a crash, and for testing gc itself).
+    public static let switchVariable = "CCM_LUA_REAPER"
+
+    /// The command line turns the reaper on (unit tests and programs that embed Core do not),
+    /// unless the environment turns it off.
+    public func enable(environment: [String: String] = ProcessInfo.processInfo.environment) {
+        guard environment[Self.switchVariable] != "off" else { return }
+        state.withLock { $0.enabled = true }
+    }
 
     /// Before this process creates something on `engine`: starts the reaper the first time and
     /// tells it about the engine. A reaper that cannot start is reported once, never fatal.

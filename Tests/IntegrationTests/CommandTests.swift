@@ -120,7 +120,8 @@ import Core
             try #require(keptRun.status == 0, "\(keptRun.stderr)")
 
             let owner = try Binary.Running(["-e", Self.create(orphan, engine, nodes: 1, keep: false, start: false)
-                                            + "print('ready'); io.stdout:flush(); sleep(600)"], home: home)
+                                            + "print('ready'); io.stdout:flush(); sleep(600)"], home: home,
+                                           environment: [Reaper.switchVariable: "off"])  // gc is the fallback under test
             defer { if owner.process.isRunning { kill(owner.process.processIdentifier, SIGKILL) } }
             try #require(await owner.waitForOutput("ready\n", seconds: 60), "\(owner.stderr)")
             kill(owner.process.processIdentifier, SIGKILL)

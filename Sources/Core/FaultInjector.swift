@@ -213,9 +213,15 @@ public actor FaultInjector {
 
     private func tag(_ id: Int) -> String { FaultRules.tag(cluster: cluster, id: id) }
 
-    /// The nodes' containers as they are now (a node whose container is gone is left out).
+    /// The nodes' containers as they are now (a node whose container is gone is left out). One
+    /// engine call for all of them; one each only when one is missing.
     private func containers(_ nodes: Set<String>) async throws -> [String: ContainerInfo] {
-        try await withThrowingTaskGroup(of: (String, ContainerInfo?).self) { group in
+        let ordered = nodes.sorted()
+        do {
+            let infos = try await runtime.inspect(all: ordered.map { Cluster.containerName(cluster, $0) })
+            if infos.count == ordered.count { return Dictionary(uniqueKeysWithValues: zip(ordered, infos)) }
+        } catch let error as RuntimeError where error.kind == .containerNotFound {}
+        return try await withThrowingTaskGroup(of: (String, ContainerInfo?).self) { group in
             for node in nodes {
                 group.addTask {
                     do { return (node, try await self.runtime.inspect(Cluster.containerName(self.cluster, node))) }

@@ -53,7 +53,7 @@ import Testing
 
     /// Fixed text (the first hold, 7.42 s, was checked against an independent SplitMix64 in Python).
     static let expected42 = """
-           0.00 s  start #1 partition random-halves on node1,node2,node3,node4,node5
+           0.00 s  start #1 partition random-halves on node2,node4 | node1,node3,node5
            7.42 s  stop  #1 partition random-halves on node1,node2,node3,node4,node5
           15.42 s  start #2 kill on node1
           18.82 s  stop  #2 kill on node1

@@ -82,6 +82,8 @@ end
 local function partition_package(preset)
   return {
     name = "partition " .. preset, target = "all",
+    -- The sides this seed makes, for the printed schedule (the same pure choice start makes).
+    sides = function(names, seed) return (native.preset(preset, names, seed)) end,
     start = function(c, _, seed) return { c:partition(preset, { seed = seed }) } end,
     stop = heal_all_handles,
   }
@@ -211,7 +213,9 @@ function M.plan(schedule, names, seed)
     else p = s.packages[g.below(#s.packages) + 1] end
     local targets = choose(p.target or "one", names, g)
     local op_seed = g.next() >> 1
-    ops[#ops + 1] = { at = t, action = "start", nemesis = p.name, targets = targets, op = turn, seed = op_seed, package = p }
+    local sides = p.sides and p.sides(targets, op_seed) or nil
+    ops[#ops + 1] = { at = t, action = "start", nemesis = p.name, targets = targets, op = turn, seed = op_seed, package = p,
+                      sides = sides }
     t = t + hold
     ops[#ops + 1] = { at = t, action = "stop", nemesis = p.name, targets = targets, op = turn, package = p }
     t = t + wait()
@@ -223,7 +227,13 @@ end
 function M.describe(ops)
   local lines = {}
   for _, op in ipairs(ops) do
-    lines[#lines + 1] = ("%7.2f s  %-5s #%d %s on %s"):format(op.at, op.action, op.op, op.nemesis, table.concat(op.targets, ","))
+    local on = table.concat(op.targets, ",")
+    if op.sides then
+      local parts = {}
+      for i, side in ipairs(op.sides) do parts[i] = table.concat(side, ",") end
+      on = table.concat(parts, " | ")
+    end
+    lines[#lines + 1] = ("%7.2f s  %-5s #%d %s on %s"):format(op.at, op.action, op.op, op.nemesis, on)
   end
   return table.concat(lines, "\n")
 end

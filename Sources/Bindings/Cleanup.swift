@@ -1,3 +1,4 @@
+import Synchronization
 /// Work that must happen when a script ends, however it ends (returned, raised an error, or was
 /// interrupted): removing the clusters it created, for instance. Entries run once, newest first.
 /// Used on the Lua thread only.
@@ -10,6 +11,10 @@ public final class CleanupRegistry {
         /// A Lua function (registry reference) registered by `ccm.on_exit`.
         case lua(name: String, reference: Int32)
     }
+
+    /// Cleanup work that failed (a cluster that could not be removed) notes it here: a script that
+    /// leaves something behind must not exit 0, or CI would never notice.
+    public let failures = CleanupFailures()
 
     private var entries: [(id: Int, entry: Entry)] = []
     private var lastID = 0
@@ -46,4 +51,11 @@ public final class CleanupRegistry {
     }
 
     public var isEmpty: Bool { entries.isEmpty }
+}
+
+/// Whether any cleanup work failed; safe to note from the tasks cleanup work runs in.
+public final class CleanupFailures: Sendable {
+    private let count = Mutex(0)
+    public func note() { count.withLock { $0 += 1 } }
+    public var any: Bool { count.withLock { $0 > 0 } }
 }

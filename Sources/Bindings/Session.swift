@@ -33,6 +33,8 @@ final class Session {
             guard perform(action) else { break }
         }
         runCleanup()
+        // Something the script made could not be removed: the run did not end cleanly.
+        if outcome.status == 0, vm.cleanup.failures.any { outcome.status = 1 }
         return outcome
     }
 

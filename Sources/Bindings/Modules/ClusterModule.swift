@@ -50,10 +50,13 @@ enum ClusterModule {
             return try await Cluster.create(clusterSpec, runtime: runtime, store: store)
         }
         // A kept cluster's entry removes nothing: it tells, after a Ctrl-C, that the cluster stays.
+        let failures = ctx.cleanup.failures
         let atExit = ctx.cleanup.add(keep ? "keep cluster \(name)" : "remove cluster \(name)", reporting: {
             guard let cluster = try? await creation.value else { return nil }   // failed: Core rolled it back
             if keep { return "kept cluster \(name) (remove it with `ccm-lua rm \(name)`)" }
-            return await removeAtExit(cluster) ? "removed cluster \(name)" : nil
+            if await removeAtExit(cluster) { return "removed cluster \(name)" }
+            failures.note()
+            return nil
         })
         return ctx.suspend({ try await creation.value }, then: { ctx, cluster in
             let handle = ClusterHandle(cluster, engine: cluster.runtime.engine)

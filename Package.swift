@@ -16,8 +16,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         .systemLibrary(
@@ -30,7 +30,7 @@ let package = Package(
             name: "Core",
             dependencies: [
                 .product(name: "Subprocess", package: "swift-subprocess"),
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: strict
         ),
@@ -61,7 +61,7 @@ let package = Package(
         .executableTarget(name: "exec-roundtrip-bench", dependencies: ["Core"], path: "bench/ExecRoundtrip",
                           swiftSettings: strict),
 
-        .testTarget(name: "CoreTests", dependencies: ["Core", "CoreTesting"], resources: [.copy("Fixtures")],
+        .testTarget(name: "CoreTests", dependencies: ["Core", "CoreTesting", .product(name: "Yams", package: "Yams")], resources: [.copy("Fixtures")],
                     swiftSettings: strict),
         .testTarget(name: "BindingsTests", dependencies: ["Bindings", "Core", "CoreTesting", "CLua", "CLuaShim"], swiftSettings: strict),
         .testTarget(name: "CLITests", dependencies: ["Core"], swiftSettings: strict),

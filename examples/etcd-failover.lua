@@ -13,7 +13,7 @@ log.step("start 3 nodes", function()
 end)
 
 local leader_name = log.step("find the leader", function()
-  return wait_until(function() return c:node(1):leader() end, { timeout = 15 })
+  return wait_until(function() return c:node(1):leader() end, { timeout = 60 })
 end)
 local leader = c:node(leader_name)
 log.info("leader is %s", leader.name)
@@ -29,7 +29,7 @@ log.step("stop the leader, see a new one elected", function()
   local new_leader = wait_until(function()
     local ok, name = pcall(survivors[1].leader, survivors[1])
     return ok and name ~= nil and name ~= leader.name and name
-  end, { timeout = 20 })
+  end, { timeout = 60 })
   log.info("new leader is %s", new_leader)
   survivors[1]:etcdctl("put", "during", "2")
 end)
@@ -38,7 +38,7 @@ log.step("bring the old leader back", function()
   local mark = leader:mark_log()
   leader:start { timeout = 60 }
   -- It rejoins as a follower of the current term.
-  leader:wait_log("raft.node: [0-9a-f]+ elected leader [0-9a-f]+ at term", { from = mark, timeout = 30 })
+  leader:wait_log("raft.node: [0-9a-f]+ elected leader [0-9a-f]+ at term", { from = mark, timeout = 60 })
 end)
 
 log.step("check it rejoined with every write", function()

@@ -5,7 +5,7 @@ import CLuaShim
 /// the extra fields of an error value, then the Lua traceback.
 enum ErrorReport {
     /// The error value is on top of `thread` (a coroutine that died with it).
-    static func uncaught(on thread: LuaState, main: LuaState) -> String {
+    static func uncaught(on thread: LuaState, main: LuaState, fullTraceback: Bool = false) -> String {
         // A coroutine that died of an error can make no more calls, and `__tostring` is one: the
         // value is described on the main thread.
         lua_checkstack(main, 4)
@@ -26,9 +26,30 @@ enum ErrorReport {
             }
         }
         luaL_traceback(main, thread, nil, 0)
-        text += "\n" + (LuaStack.string(at: -1, on: main) ?? "")
+        let traceback = LuaStack.string(at: -1, on: main) ?? ""
         ccm_pop(main, 1)
-        return text
+        return text + "\n" + (fullTraceback ? traceback : userFrames(of: traceback))
+    }
+
+    /// The traceback without the built-in library's frames (`builtin/ccm/...`), nor the C
+    /// functions they called, so it reads as the script's own calls; a last line says how many
+    /// frames were hidden and how to see them.
+    static func userFrames(of traceback: String) -> String {
+        var lines = traceback.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        guard let header = lines.first else { return traceback }
+        lines.removeFirst()
+        func isBuiltin(_ line: String) -> Bool { line.hasPrefix("\tbuiltin/") }
+        func isC(_ line: String) -> Bool { line.hasPrefix("\t[C]: ") }
+        var kept: [String] = [], hidden = 0
+        for (index, line) in lines.enumerated() {
+            // A C function called by the library (error, pcall) goes with its caller, the next line.
+            let calledByBuiltin = isC(line) && lines[(index + 1)...].first { !isC($0) }.map(isBuiltin) == true
+            if isBuiltin(line) || calledByBuiltin { hidden += 1 } else { kept.append(line) }
+        }
+        if hidden > 0 {
+            kept.append("\t(\(hidden) frame\(hidden == 1 ? "" : "s") of the built-in library hidden; CCM_LUA_DEBUG=1 shows them)")
+        }
+        return ([header] + kept).joined(separator: "\n")
     }
 
     /// The text of an error value: strings and numbers as they are, `__tostring` when there is

@@ -1,3 +1,4 @@
+import Core
 import Foundation
 
 /// What the command line decided for one run of the host.
@@ -9,20 +10,34 @@ public struct HostSettings: Sendable {
     public var extraPath: String?
     /// Print the report of an uncaught error to stderr (the CLI does; tests read the outcome).
     public var printErrors: Bool
+    /// Show tracebacks whole, with the built-in library's frames (CCM_LUA_DEBUG=1, or -v).
+    public var fullTracebacks: Bool
+    /// Called when a script starts a cluster and waits for it, to show how the start goes; the
+    /// command line installs one that draws on the terminal. Nil shows nothing.
+    public var startProgress: (@Sendable (_ cluster: String) -> any StartProgressObserver)?
 
     public init(logLevel: LogLevel = .info, scriptFolder: String? = nil, extraPath: String? = nil,
-                printErrors: Bool = true) {
+                printErrors: Bool = true, fullTracebacks: Bool = false,
+                startProgress: (@Sendable (_ cluster: String) -> any StartProgressObserver)? = nil) {
         self.logLevel = logLevel; self.scriptFolder = scriptFolder; self.extraPath = extraPath
-        self.printErrors = printErrors
+        self.printErrors = printErrors; self.fullTracebacks = fullTracebacks; self.startProgress = startProgress
     }
 
-    /// Defaults from the environment: CCM_LUA_LOG_LEVEL, CCM_LUA_PATH.
+    /// Defaults from the environment: CCM_LUA_LOG_LEVEL, CCM_LUA_PATH, CCM_LUA_DEBUG.
     public static func fromEnvironment(verbosity: Int = 0) -> HostSettings {
         let environment = ProcessInfo.processInfo.environment
         var level = environment["CCM_LUA_LOG_LEVEL"].flatMap(LogLevel.init(name:)) ?? .info
         if verbosity != 0 { level = LogLevel.info.adjusted(by: verbosity) }
-        return HostSettings(logLevel: level, extraPath: environment["CCM_LUA_PATH"])
+        return HostSettings(logLevel: level, extraPath: environment["CCM_LUA_PATH"],
+                            fullTracebacks: environment["CCM_LUA_DEBUG"].map { !["", "0"].contains($0) } ?? false
+                                || level <= .debug)
     }
+}
+
+/// Someone who shows a cluster start as it goes: `update` with every change, `finish` once.
+public protocol StartProgressObserver: Sendable {
+    func update(_ progress: StartProgress)
+    func finish()
 }
 
 public enum LogLevel: Int, Sendable, Comparable, CaseIterable {

@@ -2,7 +2,7 @@ import Foundation
 
 /// Writes the scenario's log lines to stderr: "12:04:05.123 INFO  [step > substep] message".
 /// One write(2) per line, so lines from concurrent branches never interleave mid-line.
-final class LogWriter {
+public final class LogWriter {
     let level: LogLevel
 
     init(level: LogLevel) { self.level = level }
@@ -26,8 +26,8 @@ final class LogWriter {
         }
     }
 
-    /// Local wall-clock time with milliseconds.
-    static func timestamp() -> String {
+    /// Local wall-clock time with milliseconds, as every log line starts (the CLI's progress lines too).
+    public static func timestamp() -> String {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         var seconds = now.tv_sec

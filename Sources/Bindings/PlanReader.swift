@@ -10,7 +10,7 @@ struct PlanReader {
         guard case .map = plan else { throw problem("the plan", "a table") }
         guard let image = try string("image") else { throw problem("image", "a string (no image was given or planned)") }
         var result = NodePlan(image: image)
-        result.command = try strings("command")
+        result.command = try command()
         result.entrypoint = try strings("entrypoint")
         result.env = try stringMap("env") ?? [:]
         result.files = try files()
@@ -22,6 +22,7 @@ struct PlanReader {
         result.memory = try string("memory")
         result.ports = try ports()
         result.user = try string("user")
+        result.owner = try string("owner")
         result.readiness = try readiness()
         return result
     }
@@ -91,6 +92,12 @@ struct PlanReader {
         }
     }
 
+    /// An argv list, or a string that runs through the shell (Core's `ShellCommand`).
+    private func command() throws -> [String]? {
+        if case .string(let script)? = value("command") { return ShellCommand.argv(script) }
+        return try strings("command")
+    }
+
     /// `{ path = "conf/x.yaml", mount = "/etc/x.yaml", format = "yaml", content = ... }`
     private func files() throws -> [NodeFile] {
         guard let list = value("files") else { return [] }
@@ -112,17 +119,14 @@ struct PlanReader {
         }
     }
 
-    /// `"host:container[:ro]"` or `{ host = ..., container = ..., read_only = true }`.
+    /// Core's short form (`Mount(parsing:)`) or `{ host = ..., container = ..., read_only = true }`.
     private func volumes() throws -> [Mount] {
         guard let list = value("volumes") else { return [] }
         guard case .list(let items) = list else { throw problem("volumes", "a list") }
         return try items.map { item in
             if case .string(let text) = item {
-                let parts = text.split(separator: ":").map(String.init)
-                guard parts.count == 2 || (parts.count == 3 && ["ro", "rw"].contains(parts[2])) else {
-                    throw problem("volumes", "\"host:container\" or \"host:container:ro\" (got \"\(text)\")")
-                }
-                return Mount(hostPath: parts[0], containerPath: parts[1], readOnly: parts.count == 3 && parts[2] == "ro")
+                guard let mount = Mount(parsing: text) else { throw problem("volumes", "\(Mount.syntax) (got \"\(text)\")") }
+                return mount
             }
             guard let host = try string("host", in: item), let container = try string("container", in: item) else {
                 throw problem("volumes", "strings \"host:container\" or tables {host =, container =}")
@@ -131,7 +135,7 @@ struct PlanReader {
         }
     }
 
-    /// `9042` (engine picks the host port), `"9042:9042"`, `"127.0.0.1:9042:9042"`, `"53/udp"`...
+    /// `9042` (engine picks the host port), or Core's short form (`PortMapping(parsing:)`).
     private func ports() throws -> [PortMapping] {
         guard let list = value("ports") else { return [] }
         guard case .list(let items) = list else { throw problem("ports", "a list") }
@@ -139,21 +143,14 @@ struct PlanReader {
             switch item {
             case .int(let port): return PortMapping(containerPort: Int(port))
             case .string(let text):
-                let (spec, proto) = text.contains("/") ? (String(text.split(separator: "/")[0]), String(text.split(separator: "/")[1])) : (text, "tcp")
-                let parts = spec.split(separator: ":").map(String.init)
-                let numbers = parts.suffix(2).compactMap(Int.init)
-                switch (parts.count, numbers.count) {
-                case (1, 1): return PortMapping(containerPort: numbers[0], proto: proto)
-                case (2, 2): return PortMapping(hostPort: numbers[0], containerPort: numbers[1], proto: proto)
-                case (3, 2): return PortMapping(hostPort: numbers[0], containerPort: numbers[1], proto: proto, hostIP: parts[0])
-                default: throw problem("ports", "numbers or \"[ip:]host:container[/udp]\" (got \"\(text)\")")
-                }
+                guard let mapping = PortMapping(parsing: text) else { throw problem("ports", "\(PortMapping.syntax) (got \"\(text)\")") }
+                return mapping
             default: throw problem("ports", "numbers or strings")
             }
         }
     }
 
-    /// `ready = { log = "pattern", plain = true, probe = {"argv", ...}, interval = 0.25 }`
+    /// `ready = { log = "pattern", plain = true, probe = {"argv", ...}, interval = 0.25, timeout = 300 }`
     private func readiness() throws -> Readiness {
         guard let ready = value("ready") else { return Readiness() }
         guard case .map = ready else { throw problem("ready", "a table {log =, probe =}") }
@@ -161,6 +158,8 @@ struct PlanReader {
                                   probe: try strings("probe", in: ready))
         if case .double(let d)? = ready["interval"] { readiness.probeInterval = d }
         if case .int(let i)? = ready["interval"] { readiness.probeInterval = Double(i) }
+        if case .double(let d)? = ready["timeout"] { readiness.timeout = d }
+        if case .int(let i)? = ready["timeout"] { readiness.timeout = Double(i) }
         if let pattern = readiness.logPattern, !readiness.plain {
             do { _ = try LogPattern(pattern) } catch let error as ClusterError {
                 throw LuaError(kind: "config", "\(node)'s plan: ready.log: \(error.message)", node: node)

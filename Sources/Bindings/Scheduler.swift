@@ -57,17 +57,27 @@ final class Scheduler {
     /// Runs coroutines and delivers completions until `done()` holds.
     func run(until done: () -> Bool) -> Stop {
         while !done() {
-            if ccm_interrupted() != 0 { return .interrupted }
+            if ccm_interrupted() != 0 { noteInterrupt(); return .interrupted }
             if !runQueue.isEmpty {
                 resume(runQueue.removeFirst())
                 continue
             }
             if operations.isEmpty { return .stuck }
             let (arrived, interrupted) = inbox.wait()
+            // Before the cancelled Tasks' results are delivered, which ends their calls.
+            if interrupted { noteInterrupt() }
             for item in arrived { deliver(item.id, item.outcome) }
             if interrupted { return .interrupted }
         }
         return .done
+    }
+
+    /// The calls waited on when an interrupt was first noticed (see `waitingCalls`); the report
+    /// of the interrupt takes it.
+    var callsAtInterrupt: [(function: String, position: String, steps: [String])]?
+
+    private func noteInterrupt() {
+        if callsAtInterrupt == nil { callsAtInterrupt = waitingCalls() }
     }
 
     private func resume(_ coroutine: Coroutine) {
@@ -152,6 +162,14 @@ final class Scheduler {
         coroutine.state = .finished
         live.removeAll { $0 === coroutine }
         luaL_unref(vm.main, LuaStack.registry, coroutine.reference)
+    }
+
+    /// The calls coroutines wait on now, oldest first: what a Ctrl-C interrupted. A `parallel`
+    /// group counts only while none of its branches waits on a call of its own.
+    func waitingCalls() -> [(function: String, position: String, steps: [String])] {
+        let calls = operations.values.sorted { $0.id < $1.id }
+        let own = calls.filter { $0.functionName != "parallel" }
+        return (own.isEmpty ? calls : own).map { ($0.functionName, $0.position, $0.waiter?.steps ?? []) }
     }
 
     // MARK: Operations

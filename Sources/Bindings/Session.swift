@@ -1,6 +1,8 @@
 import CLua
+import Core
 import CLuaShim
 import Foundation
+import Synchronization
 
 /// One run of the host on the Lua thread: creates the VM, performs the actions in order (stopping
 /// at the first failure), then runs the cleanup registry.
@@ -9,6 +11,11 @@ final class Session {
     let settings: HostSettings
     let invocation: LuaHost.Invocation
     private var outcome = LuaHost.Outcome(status: 0, report: nil)
+    /// Where Lua code was running when a Ctrl-C stopped it (not in a call that waits), and in
+    /// which steps.
+    private var interruptedAt: (position: String, steps: [String])?
+    /// Cleanup says what it did (removed or kept a cluster) after a Ctrl-C.
+    private var reportCleanup = false
 
     init(settings: HostSettings, invocation: LuaHost.Invocation) {
         self.settings = settings
@@ -26,6 +33,8 @@ final class Session {
             guard perform(action) else { break }
         }
         runCleanup()
+        // Something the script made could not be removed: the run did not end cleanly.
+        if outcome.status == 0, vm.cleanup.failures.any { outcome.status = 1 }
         return outcome
     }
 
@@ -35,6 +44,8 @@ final class Session {
         HostModule.install(in: vm, session: self)
         vm.preload(Exec.module)
         vm.preload(ClusterModule.module)
+        TestRunnerModule.install(in: vm, config: TestRunConfig(), sink: ConsoleTestSink())
+        vm.preload(FaultModule.module)
         vm.preload(ImageModule.module)
         RequirePath.install(in: vm, settings: settings)
         setArgTable()
@@ -130,7 +141,11 @@ final class Session {
                 onResults?(coroutine.thread, count)
             case .failed:
                 // Printed once the coroutine's <close> variables have run (their log lines first).
-                if ccm_interrupted() == 0 { failure = ErrorReport.uncaught(on: coroutine.thread, main: vm.main) }
+                if ccm_interrupted() == 0 {
+                    failure = ErrorReport.uncaught(on: coroutine.thread, main: vm.main, fullTraceback: settings.fullTracebacks)
+                } else {
+                    interruptedAt = (ErrorValues.position(on: coroutine.thread, level: 0), coroutine.steps)
+                }
             }
         }
         let stop = vm.scheduler.run(until: { if case .finished = coroutine.state { true } else { false } })
@@ -156,7 +171,29 @@ final class Session {
     func interrupted() {
         let signal = ccm_interrupt_signal()
         outcome.status = 128 + (signal == 0 ? SIGINT : signal)
-        outcome.report = report("ccm-lua: interrupted")
+        outcome.report = report("ccm-lua: " + interruptedText())
+        reportCleanup = true
+    }
+
+    /// "interrupted in 'sleep' at x.lua:3 (step 'load data')": the calls the script waited on, or
+    /// the line its Lua code was running.
+    private func interruptedText() -> String {
+        func place(_ position: String, _ steps: [String]) -> String {
+            var text = "at " + (position.hasSuffix(": ") ? String(position.dropLast(2)) : position)
+            if !steps.isEmpty { text += " (step '\(steps.joined(separator: " > "))')" }
+            return text
+        }
+        let calls = vm.scheduler.callsAtInterrupt ?? vm.scheduler.waitingCalls()
+        var running = calls.map { "'\($0.function)' " + place($0.position, $0.steps) }
+        // Lua code that was running, unless it was only the caller of those calls.
+        if running.isEmpty, let (position, steps) = interruptedAt, !position.isEmpty { running.append(place(position, steps)) }
+        interruptedAt = nil
+        vm.scheduler.callsAtInterrupt = nil
+        switch running.count {
+        case 0: return "interrupted"
+        case 1: return "interrupted " + (running[0].hasPrefix("'") ? "in " : "") + running[0]
+        default: return "interrupted in:\n  " + running.joined(separator: "\n  ")
+        }
     }
 
     /// Records (and prints) an uncaught error or load failure; the exit status becomes 1.
@@ -183,9 +220,11 @@ final class Session {
             switch entry {
             case .swift(let name, let work):
                 let done = DispatchSemaphore(value: 0)
-                Task { await work(); done.signal() }
+                let said = Mutex<String?>(nil)
+                Task { let text = await work(); said.withLock { $0 = text }; done.signal() }
                 done.wait()
                 _ = name
+                if reportCleanup, let text = said.withLock({ $0 }) { _ = report("ccm-lua: " + text) }
             case .lua(let name, let reference):
                 lua_rawgeti(vm.main, LuaStack.registry, lua_Integer(reference))
                 luaL_unref(vm.main, LuaStack.registry, reference)

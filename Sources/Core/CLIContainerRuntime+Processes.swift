@@ -20,11 +20,14 @@ extension CLIContainerRuntime {
         } catch let failure as ProcessRunner.LaunchFailed {
             throw EngineErrorClassifier.runtimeNotFound(engine: engine, command: argv, reason: failure.reason)
         } catch let timedOut as ProcessRunner.TimedOut {
-            if let marker { await killMarked(container, marker: marker) }
+            let killed = if let marker { await killMarked(container, marker: marker) } else { false }
+            let shown = "`\(request.argv.joined(separator: " "))` in container \(container) ran longer than \(timedOut.seconds) s"
             throw RuntimeError(.timeout, engine: engine,
-                               summary: "`\(request.argv.joined(separator: " "))` in container \(container) ran longer than \(timedOut.seconds) s and was killed.",
+                               summary: killed ? "\(shown) and was killed."
+                                   : "\(shown); it could not be killed and may still run (the container has no shell to kill it from inside, and its engine is not on this machine).",
                                command: argv,
-                               hint: "Give it a longer timeout if it is just slow, or check why it hangs (`\(engine.rawValue) exec \(container) ps aux`).")
+                               hint: killed ? "Give it a longer timeout if it is just slow, or check why it hangs (`\(engine.rawValue) exec \(container) ps aux`)."
+                                   : "Restart the node to end it, and bound the command itself (e.g. etcdctl's --command-timeout).")
         } catch let tooLarge as ProcessRunner.OutputLimitExceeded {
             throw RuntimeError(.execFailed, engine: engine,
                                summary: "`\(request.argv.joined(separator: " "))` in container \(container) printed more than \(tooLarge.limit / 1_048_576) MiB and was stopped.",
@@ -40,12 +43,14 @@ extension CLIContainerRuntime {
     /// Ends a timed-out exec'd process and its children. Killing the `docker exec`/`podman exec`
     /// client leaves them running in the container, so they are found by their marker variable:
     /// first from inside the container (works for remote engines; needs `sh`), then, if that
-    /// could not run, in the host's /proc (a local engine's container processes are visible there).
-    func killMarked(_ container: ContainerRef, marker: String) async {
+    /// could not run (an image without a shell), in the host's /proc (a local engine's container
+    /// processes are visible there). False when neither reached it: a shell-less image on a
+    /// remote engine.
+    func killMarked(_ container: ContainerRef, marker: String) async -> Bool {
         let inside = try? await ProcessRunner.run(commandLine(arguments.killMarked(container, marker: marker)),
                                                   environment: environment, timeout: 10)
-        if inside?.code == 0 { return }
-        HostProcesses.kill(withEnvironmentEntry: "\(CLIArguments.execMarkerVariable)=\(marker)")
+        if inside?.code == 0 { return true }
+        return HostProcesses.kill(withEnvironmentEntry: "\(CLIArguments.execMarkerVariable)=\(marker)") > 0
     }
 
     // MARK: Files
@@ -200,8 +205,9 @@ extension CLIContainerRuntime {
                 for try await event in events {
                     switch event {
                     case .line(let source, let text):
-                        if let line = CLIOutput.logLine(text[...]) {
+                        if var line = CLIOutput.logLine(text[...]) {
                             if let after, CLIOutput.sortableTimestamp(line.timestamp) <= after { continue }
+                            line.isStderr = source == .stderr
                             continuation.yield(line)
                         } else if source == .stderr {
                             engineMessages.append(text)

@@ -41,7 +41,7 @@ public enum CLIOutput {
     /// Every image of an `image inspect a b c`, in order. Labels are `Config.Labels` on Docker and
     /// also `Labels` on Podman; either may be null.
     public static func images(_ data: [UInt8]) throws -> [ImageInfo] {
-        struct Config: Decodable { var Labels: [String: String]? }
+        struct Config: Decodable { var Labels: [String: String]?; var User: String? }
         struct Doc: Decodable {
             var Id: String
             var RepoTags: [String]?
@@ -56,6 +56,7 @@ public enum CLIOutput {
             let repoDigests = doc.RepoDigests ?? []
             let digest = doc.Digest ?? repoDigests.first.flatMap { $0.split(separator: "@").last.map(String.init) }
             return ImageInfo(id: prefixedID(doc.Id), repoDigests: repoDigests, tags: doc.RepoTags ?? [], digest: digest,
+                             user: doc.Config?.User.flatMap { $0.isEmpty ? nil : $0 },
                              created: doc.Created, labels: doc.Labels ?? doc.Config?.Labels ?? [:], size: doc.Size)
         }
     }

@@ -9,11 +9,14 @@ public struct StartProgress: Sendable {
 
 extension Cluster {
     /// Starts nodes (all by default) in the cluster's start order; with `wait`, returns once every
-    /// one is ready by its profile's readiness, or throws `.timeout` naming the nodes that are not.
-    public func start(nodes names: [String]? = nil, wait: Bool = true, timeout: Double = 120,
+    /// one is ready by its profile's readiness, or throws `.timeout` naming the nodes that are not,
+    /// or `.exited` at once when a node's container stops meanwhile. Without a `timeout`, the
+    /// longest of the nodes' `readiness.timeout`, else `Defaults.startTimeout`.
+    public func start(nodes names: [String]? = nil, wait: Bool = true, timeout: Double? = nil,
                       progress: (@Sendable (StartProgress) -> Void)? = nil) async throws {
         for name in names ?? nodeNames { try await recreateIfStopped(name) }
         let nodes = try (names ?? nodeNames).map { try node($0) }
+        let timeout = timeout ?? nodes.compactMap(\.plan.readiness.timeout).max() ?? Defaults.startTimeout
         let deadline = ContinuousClock.now + .seconds(timeout)
         let began = ContinuousClock.now
         let tracker = ReadyTracker(waiting: nodes.map(\.name), began: began, progress: progress)
@@ -45,6 +48,7 @@ extension Cluster {
             for node in nodes where states[node.name] == .paused { try await runtime.unpause(node.container) }
             let stopped = nodes.filter { states[$0.name] != .running && states[$0.name] != .paused }
             try await runtime.start(inOrder: stopped.map(\.container))
+            for node in stopped { try await faults.nodeStarted(node.name) }
             for node in nodes { try log(of: node.name).follow() }
             launched(nodes)
             try await waitAll(nodes, marks: marks, up: up, wait: wait, deadline: deadline, timeout: timeout, tracker: tracker)
@@ -97,6 +101,9 @@ extension Cluster {
             let notReady = tracker.waiting
             throw ClusterError(.timeout, "cluster '\(name)': \(notReady.joined(separator: ", ")) not ready within \(formatSeconds(timeout)); \(error.message)",
                                node: error.node ?? notReady.first, lastLines: error.lastLines)
+        } catch var error as ClusterError where error.kind == .exited {
+            error.message = "cluster '\(name)': start failed: \(error.message)"
+            throw error
         }
     }
 
@@ -108,7 +115,9 @@ extension Cluster {
         switch state {
         case .running: break
         case .paused: try await runtime.unpause(node.container)
-        default: try await runtime.start(node.container)
+        default:
+            try await runtime.start(node.container)
+            try await faults.nodeStarted(node.name)   // a new namespace: active faults go in again
         }
         log.follow()
         return mark
@@ -128,9 +137,19 @@ extension Cluster {
             while true {
                 var request = ExecRequest(argv: probe)
                 request.timeout = max(1, min(10, remaining()))
-                if let result = try? await runtime.exec(node.container, request) {
+                do {
+                    let result = try await runtime.exec(node.container, request)
                     if result.code == 0 { break }
                     last = result
+                } catch let error as RuntimeError where error.kind == .timeout {
+                    // The probe itself hung: not ready yet.
+                } catch let error as RuntimeError {
+                    // The probe could not run at all: a stopped container says why; a missing
+                    // program will not appear by a later try; other engine trouble is reported.
+                    try await log(of: node.name).failIfStopped(nodeName: node.name, waitingFor: "its readiness probe")
+                    guard error.kind == .execFailed else { throw error }
+                    throw ClusterError(.config, "\(node.name): readiness probe `\(probe.joined(separator: " "))` cannot run: \(error.summary)",
+                                       node: node.name, lastLines: (try? log(of: node.name).tail(10)) ?? [])
                 }
                 guard remaining() > readiness.probeInterval else {
                     let said = last.map { " (last try exited \($0.code): \(($0.stderr + $0.stdout).trimmingCharacters(in: .whitespacesAndNewlines).prefix(200)))" } ?? ""
@@ -144,7 +163,7 @@ extension Cluster {
     }
 
     /// Stops nodes (all by default) concurrently: gently (SIGTERM, then KILL after `timeout`) or at once.
-    public func stop(nodes names: [String]? = nil, gently: Bool = true, timeout: Double = 30) async throws {
+    public func stop(nodes names: [String]? = nil, gently: Bool = true, timeout: Double = Defaults.stopTimeout) async throws {
         let nodes = try (names ?? nodeNames).map { try node($0) }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for node in nodes {
@@ -167,7 +186,8 @@ extension Cluster {
     public func resume(node: String) async throws { try await runtime.unpause(try self.node(node).container) }
 
     public func exec(node: String, _ request: ExecRequest) async throws -> ExecResult {
-        try await runtime.exec(try self.node(node).container, request)
+        do { return try await runtime.exec(try self.node(node).container, request) }
+        catch { throw MissingShell.explain(error, argv: request.argv, node: node) }
     }
 
     public func putFile(node: String, path: String, content: [UInt8]) async throws {

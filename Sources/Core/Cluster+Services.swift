@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A container next to the database nodes on the cluster network: a manager, a loader, a web front.
 public struct ServiceSpec: Sendable {
@@ -15,8 +16,10 @@ public struct ServiceSpec: Sendable {
 /// What a one-shot container did.
 public struct RunOnceResult: Sendable {
     public var code: Int32
-    /// Its stdout and stderr as the engine logged them, in order.
-    public var output: String
+    /// What it printed on stdout and on stderr, each in order (the engines do not agree on how
+    /// the two interleave, so they are kept apart, as an exec's are).
+    public var stdout: String
+    public var stderr: String
     public var duration: Double
 }
 
@@ -46,7 +49,7 @@ extension Cluster {
     /// and output; the container is removed afterwards. Throws `.timeout` (and removes it) when it
     /// runs longer than `timeout` seconds.
     public func runOnce(image: String, command: [String]?, entrypoint: [String]? = nil, env: [String: String] = [:],
-                        timeout: Double = 300) async throws -> RunOnceResult {
+                        timeout: Double = Defaults.runOnceTimeout) async throws -> RunOnceResult {
         try await Cluster.ensureImages([image], runtime: runtime)
         var c = containerSpec(named: "\(name)-once-\(UInt32.random(in: 0...UInt32.max))", image: image, alias: nil)
         c.command = command
@@ -64,24 +67,39 @@ extension Cluster {
     }
 
     /// Creates, starts and follows a container's log until it exits (the log stream ends with the
-    /// process), then reads its exit code and removes it.
+    /// process), then reads its exit code and removes it. Its errors carry what it printed: the
+    /// container is gone by the time anyone reads them.
     func runToCompletion(_ spec: ContainerSpec, timeout: Double) async throws -> RunOnceResult {
         let started = ContinuousClock.now
         let id = try await runtime.createContainer(spec)
+        let printed = PrintedLines()
         do {
-            try await runtime.start(id)
-            let output = try await withThrowingTaskGroup(of: String?.self) { group in
+            do {
+                try await runtime.start(id)
+            } catch var error as RuntimeError {
+                // The engine's hint points at `logs` of a container about to be removed: show them.
+                var lines: [LogLine] = []
+                do { for try await line in runtime.logs(id, since: nil, follow: false) { lines.append(line) } } catch {}
+                error.summary = "One-shot container \(spec.name) (\(spec.image)) could not start."
+                let said = EngineErrorClassifier.firstLine(error.stderr)
+                error.hint = "Check that the image's entrypoint/command exists" + (said.isEmpty ? "" : " (the engine said: \(said))")
+                    + (lines.isEmpty ? "; the container printed nothing." : ". The container printed:\n" + Self.excerpt(lines))
+                throw error
+            }
+            let finished = try await withThrowingTaskGroup(of: Bool.self) { group in
                 group.addTask {
-                    var text = ""
-                    for try await line in self.runtime.logs(id, since: nil, follow: true) { text += line.text + "\n" }
-                    return text
+                    for try await line in self.runtime.logs(id, since: nil, follow: true) { printed.lines.withLock { $0.append(line) } }
+                    return true
                 }
-                group.addTask { try await Task.sleep(for: .seconds(timeout)); return nil }
+                group.addTask { try await Task.sleep(for: .seconds(timeout)); return false }
                 defer { group.cancelAll() }
-                guard let first = try await group.next(), let text = first else {
-                    throw ClusterError(.timeout, "one-shot container \(spec.name) (\(spec.image)) did not finish within \(formatSeconds(timeout))")
-                }
-                return text
+                return try await group.next() ?? false
+            }
+            guard finished else {
+                let lines = printed.lines.withLock { $0 }
+                throw ClusterError(.timeout, "one-shot container \(spec.name) (\(spec.image)) did not finish within \(formatSeconds(timeout))"
+                                   + (lines.isEmpty ? "; it printed nothing" : ""),
+                                   lastLines: lines.suffix(10).map(\.text))
             }
             // The log stream can end a moment before the engine records the exit.
             var info = try await runtime.inspect(id)
@@ -91,10 +109,23 @@ extension Cluster {
                 info = try await runtime.inspect(id)
             }
             try await runtime.remove(id)
-            return RunOnceResult(code: info.exitCode, output: output, duration: (ContinuousClock.now - started).seconds)
+            let lines = printed.lines.withLock { $0 }
+            func text(_ stderr: Bool) -> String { lines.filter { $0.isStderr == stderr }.map { $0.text + "\n" }.joined() }
+            return RunOnceResult(code: info.exitCode, stdout: text(false), stderr: text(true),
+                                 duration: (ContinuousClock.now - started).seconds)
         } catch {
             try? await runtime.remove(id)
             throw error
         }
     }
+
+    /// The last lines a container printed, indented, for an error message.
+    static func excerpt(_ lines: [LogLine], count: Int = 20) -> String {
+        lines.suffix(count).map { "    " + ($0.isStderr ? "stderr: " : "stdout: ") + $0.text }.joined(separator: "\n")
+    }
+}
+
+/// What a one-shot container printed so far, shared with the task that reads it.
+private final class PrintedLines: Sendable {
+    let lines = Mutex<[LogLine]>([])
 }

@@ -50,12 +50,15 @@ public actor Cluster {
     var logs: [String: NodeLog] = [:]
     /// Nodes created by this process and not started yet: their state is known without asking.
     var neverStarted: Set<String> = []
+    /// Faults (partitions, loss, ...) applied to this cluster by this process.
+    public nonisolated let faults: FaultInjector
 
     init(record: ClusterRecord, runtime: any ContainerRuntime, store: StateStore) {
         self.name = record.name
         self.record = record
         self.runtime = runtime
         self.store = store
+        self.faults = FaultInjector(cluster: record.name, network: record.network, runtime: runtime)
         var logs: [String: NodeLog] = [:]
         for node in record.nodes { logs[node.name] = Cluster.makeLog(node, cluster: record.name, runtime: runtime, store: store) }
         self.logs = logs
@@ -87,7 +90,8 @@ public actor Cluster {
     public static func create(_ spec: ClusterSpec, runtime: any ContainerRuntime, store: StateStore) async throws -> Cluster {
         try validate(name: spec.name)
         guard !spec.nodes.isEmpty else { throw ClusterError(.usage, "a cluster needs at least one node (nodes = 0 given)") }
-        let imageIDs = try await ensureImages(Set(spec.nodes.map(\.plan.image)), pull: spec.pull, runtime: runtime)
+        let images = try await ensureImages(Set(spec.nodes.map(\.plan.image)), pull: spec.pull, runtime: runtime)
+        Reaper.shared.watch(runtime.engine)  // before anything exists that a SIGKILL could leave
         try store.claim(spec.name)
         let record = ClusterRecord(
             name: spec.name, engine: runtime.engine, profile: spec.profile, image: spec.image,
@@ -97,7 +101,7 @@ public actor Cluster {
         do {
             try store.save(record)
             try await runtime.createNetwork(NetworkSpec(name: record.network, labels: Labels.forResource(cluster: spec.name, keep: spec.keep)))
-            try await cluster.createNodes(spec.nodes, imageIDs: imageIDs)
+            try await cluster.createNodes(spec.nodes, images: images)
         } catch {
             // In a task of its own: when the failure is a cancellation, the rollback must still run.
             await Task { try? await cluster.remove() }.value
@@ -126,6 +130,7 @@ public actor Cluster {
     /// The nodes' containers are removed at once, while the engine is asked what else carries the
     /// label (services, leftovers of an earlier process); those go as soon as the answer is in.
     public func remove() async throws {
+        try? await faults.healAll()   // nothing of a fault (a paused node, a helper container) outlives the cluster
         await withTaskGroup(of: Void.self) { group in
             for log in logs.values { group.addTask { await log.stopFollowing() } }
         }
@@ -151,21 +156,50 @@ public actor Cluster {
         try await removeFolder()
     }
 
-    /// The state folder; files a container wrote as another user (rootless engines map root to a
-    /// sub-uid) are removed from inside a throwaway container when the host cannot.
+    /// The state folder; files a container wrote as another user may resist the host (ccm-lua is
+    /// not root, or a rootless engine mapped the writer to a sub-uid); then they are removed from
+    /// inside a throwaway container.
     private func removeFolder() async throws {
         do { try store.delete(name); return } catch {}
+        try await removeFolderInContainer()
+    }
+
+    func removeFolderInContainer() async throws {
         let dir = store.clusterDirectory(name).path
-        var spec = ContainerSpec(name: "\(name)-cleanup-\(Labels.runID)", image: record.image)
-        spec.labels = Labels.forResource(cluster: name, keep: record.keep)
-        spec.entrypoint = ["sh", "-c", "rm -rf /target/* /target/.[!.]* 2>/dev/null; true"]
-        spec.command = []
-        spec.mounts = [Mount(hostPath: dir, containerPath: "/target")]
-        spec.user = "0"
-        _ = try await runToCompletion(spec, timeout: 60)
+        let refusals = try await emptyFolderInContainer()
         do { try store.delete(name) } catch {
-            throw ClusterError(.state, "cannot remove \(dir): \(error.localizedDescription); remove it by hand (it may hold files a container created as another user)")
+            let tried = refusals.isEmpty ? "" : " and could not be emptied from a container either (\(refusals.joined(separator: "; ")))"
+            throw ClusterError(.state, "cannot remove \(dir): \(error.localizedDescription)\(tried). It holds files a container wrote as another user; remove it as root: sudo rm -rf \(dir)")
         }
+    }
+
+    /// Runs `rm -rf` as root in a throwaway container of one of the cluster's images, with the
+    /// folder mounted. No shell: the folder's entries are listed here and passed as arguments, so
+    /// an image that has `rm` but no `sh` serves; an image without `rm` (etcd's since 3.5.7) is
+    /// skipped for the next one. Returns what went wrong (empty when `rm` ran and succeeded).
+    func emptyFolderInContainer() async throws -> [String] {
+        let dir = store.clusterDirectory(name).path
+        let entries = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted()
+        guard !entries.isEmpty else { return [] }
+        var images: [String] = []
+        for image in record.nodes.map(\.plan.image) + [record.image] where !images.contains(image) { images.append(image) }
+        var refusals: [String] = []
+        for image in images {
+            var spec = ContainerSpec(name: "\(name)-cleanup-\(Labels.runID)", image: image)
+            spec.labels = Labels.forResource(cluster: name, keep: record.keep)
+            spec.entrypoint = ["rm", "-rf"] + entries.map { "/target/" + $0 }
+            spec.command = []
+            spec.mounts = [Mount(hostPath: dir, containerPath: "/target")]
+            spec.user = "0"
+            do {
+                let result = try await runToCompletion(spec, timeout: Defaults.folderContainerTimeout)
+                return result.code == 0 ? [] : ["`rm` in a container of \(image) exited \(result.code)"]
+            } catch let error as RuntimeError where error.kind == .startFailed || error.kind == .imageNotFound {
+                let noRM = error.stderr.lowercased().contains("executable file not found")
+                refusals.append(noRM ? "image \(image) has no `rm`" : "image \(image): \(error.summary)")
+            }
+        }
+        return refusals
     }
 
     // MARK: Nodes
@@ -193,22 +227,27 @@ public actor Cluster {
         guard !record.nodes.contains(where: { $0.name == spec.name }) else {
             throw ClusterError(.usage, "cluster '\(name)' has a node named '\(spec.name)' already")
         }
-        let imageIDs = try await Cluster.ensureImages([spec.plan.image], runtime: runtime)
-        try await createNodes([spec], imageIDs: imageIDs)
+        let images = try await Cluster.ensureImages([spec.plan.image], runtime: runtime)
+        try await createNodes([spec], images: images)
     }
 
     /// Creates the nodes' folders and containers; the containers all at once (the engine takes
     /// a while per `create`, and nothing orders them), recorded in the order given.
-    private func createNodes(_ specs: [NodeSpec], imageIDs: [String: PinnedImage]) async throws {
+    private func createNodes(_ specs: [NodeSpec], images: [String: ImageInfo]) async throws {
         let containers = try specs.map { try prepare($0) }
+        // At once: where this process may not change owners, each node takes a throwaway container.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for spec in specs { group.addTask { try await self.handOverFolders(spec, imageUser: images[spec.plan.image]?.user) } }
+            try await group.waitForAll()
+        }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for c in containers { group.addTask { _ = try await self.runtime.createContainer(c) } }
             try await group.waitForAll()
         }
         for (spec, c) in zip(specs, containers) {
             let node = NodeRecord(name: spec.name, index: spec.index, dc: spec.dc, container: c.name, plan: spec.plan,
-                                  config: spec.config, ip: nil, imageID: imageIDs[spec.plan.image]?.id,
-                                  imageDigest: imageIDs[spec.plan.image]?.digest)
+                                  config: spec.config, ip: nil, imageID: images[spec.plan.image]?.id,
+                                  imageDigest: images[spec.plan.image]?.digest)
             record.nodes.append(node)
             logs[spec.name] = Cluster.makeLog(node, cluster: name, runtime: runtime, store: store)
         }
@@ -250,7 +289,8 @@ public actor Cluster {
         record.nodes[i].config = config
         if plan.command != old.command || plan.env != old.env || plan.entrypoint != old.entrypoint
             || plan.image != old.image || plan.files.map(\.containerPath) != old.files.map(\.containerPath)
-            || plan.directories != old.directories || plan.volumes != old.volumes {
+            || plan.directories != old.directories || plan.volumes != old.volumes
+            || plan.user != old.user || plan.owner != old.owner {
             record.nodes[i].recreate = true
         }
         try store.save(record)
@@ -264,12 +304,14 @@ public actor Cluster {
         let node = record.nodes[i]
         let state = try await runtime.inspect(node.container).state
         guard state == .created || state == .exited || state == .dead else { return }
-        let imageIDs = try await Cluster.ensureImages([node.plan.image], runtime: runtime)
-        let spec = try prepare(NodeSpec(name: node.name, index: node.index, dc: node.dc, plan: node.plan, config: node.config))
+        let images = try await Cluster.ensureImages([node.plan.image], runtime: runtime)
+        let nodeSpec = NodeSpec(name: node.name, index: node.index, dc: node.dc, plan: node.plan, config: node.config)
+        let spec = try prepare(nodeSpec)
+        try await handOverFolders(nodeSpec, imageUser: images[node.plan.image]?.user)
         try await runtime.remove(node.container)
         _ = try await runtime.createContainer(spec)
-        record.nodes[i].imageID = imageIDs[node.plan.image]?.id
-        record.nodes[i].imageDigest = imageIDs[node.plan.image]?.digest
+        record.nodes[i].imageID = images[node.plan.image]?.id
+        record.nodes[i].imageDigest = images[node.plan.image]?.digest
         record.nodes[i].recreate = nil
         try store.save(record)
     }
@@ -301,10 +343,12 @@ public actor Cluster {
         }
     }
 
-    /// Images must be present before anything is created (`ImagePolicy`); each node records the
-    /// image id and digest it was created from, so a failure can name the exact image.
+    /// Images must be present before anything is created (`ImagePolicy`). Returns what the engine
+    /// knows of each image: its id and digest (recorded per node, so a failure can name the exact
+    /// image) and the user it runs as (see `FolderOwner`).
+    @discardableResult
     static func ensureImages(_ images: Set<String>, pull: PullPolicy? = nil,
-                             runtime: any ContainerRuntime) async throws -> [String: PinnedImage] {
+                             runtime: any ContainerRuntime) async throws -> [String: ImageInfo] {
         try await ImagePolicy.ensure(images, policy: pull, runtime: runtime)
     }
 
@@ -315,8 +359,7 @@ public actor Cluster {
         for node in record.nodes {
             do {
                 let info = try await runtime.inspect(node.container)
-                result.append(NodeStatus(name: node.name, state: info.state, ip: info.ipAddresses[record.network] ?? node.ip,
-                                         image: node.plan.image))
+                result.append(NodeStatus(name: node.name, state: info.state, ip: address(in: info), image: node.plan.image))
             } catch let error as RuntimeError where error.kind == .containerNotFound {
                 result.append(NodeStatus(name: node.name, state: nil, ip: nil, image: node.plan.image))
             }
@@ -330,8 +373,13 @@ public actor Cluster {
 
     /// The node's address on the cluster network (nil when it is not running).
     public func ip(of node: String) async throws -> String? {
-        let info = try await runtime.inspect(try self.node(node).container)
-        return info.ipAddresses[record.network]
+        address(in: try await runtime.inspect(try self.node(node).container))
+    }
+
+    /// A stopped container keeps its network entry (Docker with an empty address, Podman with the
+    /// old one), but nothing answers there: only a running or paused node has an address.
+    private func address(in info: ContainerInfo) -> String? {
+        info.state == .running || info.state == .paused ? info.ipAddresses[record.network] : nil
     }
 
     /// Reads the nodes' addresses (one engine call) and keeps changed ones in the record.

@@ -5,6 +5,7 @@ public struct ClusterError: Error, Sendable, CustomStringConvertible {
         case usage        // the caller asked for something impossible: bad name, name taken, no such node
         case config       // a spec or profile value is malformed
         case timeout      // a wait ran out; `lastLines` shows what the node said meanwhile
+        case exited       // a node's container stopped while something waited for it: no use waiting on
         case notFound     // no cluster of that name in the state directory
         case state        // the state directory is unreadable or inconsistent
     }
@@ -14,9 +15,11 @@ public struct ClusterError: Error, Sendable, CustomStringConvertible {
     public var node: String?
     /// The last log lines seen, for timeouts of log waits: often the reason is right there.
     public var lastLines: [String]
+    /// The exit code of a node that `.exited`.
+    public var exitCode: Int32?
 
-    public init(_ kind: Kind, _ message: String, node: String? = nil, lastLines: [String] = []) {
-        self.kind = kind; self.message = message; self.node = node; self.lastLines = lastLines
+    public init(_ kind: Kind, _ message: String, node: String? = nil, lastLines: [String] = [], exitCode: Int32? = nil) {
+        self.kind = kind; self.message = message; self.node = node; self.lastLines = lastLines; self.exitCode = exitCode
     }
 
     public var description: String {

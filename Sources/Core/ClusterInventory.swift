@@ -14,9 +14,9 @@ public struct ClusterInventory: Sendable {
         self.runtimeFor = runtimeFor
     }
 
-    /// The client for `engine` (see `EngineDiscovery.runtime(for:)`).
+    /// The process's client for `engine`, from the one `EngineCache`.
     @Sendable public static func cliRuntime(_ engine: Engine) -> any ContainerRuntime {
-        EngineDiscovery.runtime(for: engine)
+        EngineCache.shared.cached(engine)
     }
 
     /// One cluster folder: its record, or why it cannot be read.

@@ -1,4 +1,5 @@
 import Foundation
+import Yams
 
 /// Writes a `ConfigValue` in the file formats database images read.
 public enum ConfigFormat: String, Sendable, Codable {
@@ -9,7 +10,7 @@ public enum ConfigFormat: String, Sendable, Codable {
 
     public func render(_ value: ConfigValue) throws -> String {
         switch self {
-        case .yaml: return YAMLWriter.document(value)
+        case .yaml: return try YAMLWriter.document(value)
         case .properties: return try PropertiesWriter.document(value)
         case .json: return JSONWriter.document(value)
         case .text:
@@ -21,71 +22,65 @@ public enum ConfigFormat: String, Sendable, Codable {
     }
 }
 
-/// Block-style YAML, the subset config files use: maps, lists, scalars. Strings are quoted whenever
-/// YAML would read them as something else ("yes", "1.0", ": ", leading "*").
+/// Block-style YAML through Yams (libyaml's emitter, so escaping and line breaks are right by
+/// construction), keys in the order given. Styles are chosen here, for YAML 1.1 readers (SnakeYAML
+/// in Cassandra and Scylla, PyYAML): a string is plain only when it cannot be read as anything
+/// else there; multi-line text is a literal block; numbers are written so every reader sees one.
 enum YAMLWriter {
-    static func document(_ value: ConfigValue) -> String {
-        var out = ""
+    static func document(_ value: ConfigValue) throws -> String {
+        do {
+            return try Yams.serialize(node: node(value), indent: 2, width: -1, allowUnicode: true)
+        } catch {
+            throw ClusterError(.config, "could not write the YAML document: \(error)")
+        }
+    }
+
+    static func node(_ value: ConfigValue) -> Yams.Node {
         switch value {
-        case .map(let entries) where !entries.isEmpty: writeMap(entries, indent: 0, into: &out)
-        case .list(let items) where !items.isEmpty: writeList(items, indent: 0, into: &out)
-        default: out = scalar(value) + "\n"
-        }
-        return out
-    }
-
-    private static func writeMap(_ entries: [(key: String, value: ConfigValue)], indent: Int, into out: inout String) {
-        let pad = String(repeating: " ", count: indent)
-        for (key, value) in entries where value != .remove {
-            switch value {
-            case .map(let inner) where !inner.isEmpty:
-                out += "\(pad)\(quotedIfNeeded(key)):\n"; writeMap(inner, indent: indent + 2, into: &out)
-            case .list(let items) where !items.isEmpty:
-                out += "\(pad)\(quotedIfNeeded(key)):\n"; writeList(items, indent: indent, into: &out)
-            default:
-                out += "\(pad)\(quotedIfNeeded(key)): \(scalar(value))\n"
-            }
+        case .map(let entries):
+            return Yams.Node(entries.filter { $0.value != .remove }.map { (string($0.key), node($0.value)) })
+        case .list(let items):
+            return Yams.Node(items.map(node))
+        case .null, .remove: return Yams.Node("null", Tag(.null), .plain)
+        case .bool(let b): return Yams.Node(b ? "true" : "false", Tag(.bool), .plain)
+        case .int(let i): return Yams.Node(String(i), Tag(.int), .plain)
+        case .double(let d): return Yams.Node(number(d), Tag(.float), .plain)
+        case .string(let s): return string(s)
         }
     }
 
-    private static func writeList(_ items: [ConfigValue], indent: Int, into out: inout String) {
-        let pad = String(repeating: " ", count: indent)
-        for item in items {
-            switch item {
-            case .map(let inner) where !inner.isEmpty:
-                // "- key: v" then the other keys aligned under the first one.
-                var block = ""
-                writeMap(inner, indent: indent + 2, into: &block)
-                out += pad + "- " + block.dropFirst(indent + 2)
-            case .list(let inner) where !inner.isEmpty:
-                out += "\(pad)-\n"; writeList(inner, indent: indent + 2, into: &out)
-            default:
-                out += "\(pad)- \(scalar(item))\n"
-            }
+    /// `0.00001` prints as `1e-05`, which YAML 1.1 reads as a string (its floats need a dot):
+    /// `1.0e-05` reads as the number everywhere.
+    static func number(_ d: Double) -> String {
+        guard d.isFinite else { return d.isNaN ? ".nan" : (d > 0 ? ".inf" : "-.inf") }
+        var text = String(d)
+        if let e = text.firstIndex(where: { $0 == "e" || $0 == "E" }), !text[..<e].contains(".") {
+            text.insert(contentsOf: ".0", at: e)
         }
+        return text
     }
 
-    static func scalar(_ value: ConfigValue) -> String {
-        switch value {
-        case .null, .remove: return "null"
-        case .bool(let b): return b ? "true" : "false"
-        case .int(let i): return String(i)
-        case .double(let d): return d.isFinite ? String(d) : (d.isNaN ? ".nan" : (d > 0 ? ".inf" : "-.inf"))
-        case .string(let s): return quotedIfNeeded(s)
-        case .list: return "[]"
-        case .map: return "{}"
-        }
+    static func string(_ s: String) -> Yams.Node {
+        if isPlainSafe(s) { return Yams.Node(s, Tag(.str), .plain) }
+        // A literal block keeps line breaks exactly, but a carriage return or a Unicode line
+        // break in one would read back as a plain newline: those go double-quoted (escaped).
+        // libyaml itself moves to double quotes where a style cannot hold a character.
+        let otherBreaks: Set<Character> = ["\r", "\r\n", "\u{85}", "\u{2028}", "\u{2029}"]
+        if s.contains(where: otherBreaks.contains) { return Yams.Node(s, Tag(.str), .doubleQuoted) }
+        return Yams.Node(s, Tag(.str), s.contains("\n") ? .literal : .singleQuoted)
     }
 
-    private static let specialWords: Set<String> = ["true", "false", "yes", "no", "on", "off", "null", "y", "n", "~"]
+    /// The words YAML 1.1 reads as a bool or null, in any of their spellings.
+    private static let specialWords: Set<String> = ["true", "false", "yes", "no", "on", "off", "y", "n", "null", "~"]
 
-    static func quotedIfNeeded(_ s: String) -> String {
-        let readsAsOther = specialWords.contains(s.lowercased()) || Double(s) != nil || s.hasPrefix(".")
-        let plain = !s.isEmpty && s.unicodeScalars.allSatisfy { c in
+    /// Plain only for a word that starts with a letter, `_` or `/` and holds no character YAML
+    /// treats specially: never a number, date, time, bool, null or merge key in any YAML version.
+    static func isPlainSafe(_ s: String) -> Bool {
+        guard let first = s.unicodeScalars.first, !specialWords.contains(s.lowercased()) else { return false }
+        let letters = ("a"..."z").contains(first) || ("A"..."Z").contains(first) || first == "_" || first == "/"
+        return letters && s.unicodeScalars.allSatisfy { c in
             ("a"..."z").contains(c) || ("A"..."Z").contains(c) || ("0"..."9").contains(c) || "_/.@%+=,-".unicodeScalars.contains(c)
-        } && !"-@%".unicodeScalars.contains(s.unicodeScalars.first!)
-        if !readsAsOther, plain { return s }
-        return "'" + s.replacingOccurrences(of: "'", with: "''") + "'"
+        }
     }
 }
 

@@ -100,14 +100,16 @@ public struct ImageInfo: Sendable, Equatable {
     /// The manifest digest when the engine knows one (Podman always; Docker only for pulled
     /// images, from the first repo digest). Recorded so a failing run can name the exact image.
     public var digest: String?
+    /// The user the image runs as (`USER` in its Dockerfile), nil or empty for root.
+    public var user: String?
     /// RFC 3339, as the engine prints it.
     public var created: String?
     public var labels: [String: String]
     /// Bytes.
     public var size: Int64?
-    public init(id: String, repoDigests: [String], tags: [String], digest: String? = nil,
+    public init(id: String, repoDigests: [String], tags: [String], digest: String? = nil, user: String? = nil,
                 created: String? = nil, labels: [String: String] = [:], size: Int64? = nil) {
-        self.id = id; self.repoDigests = repoDigests; self.tags = tags; self.digest = digest
+        self.id = id; self.repoDigests = repoDigests; self.tags = tags; self.digest = digest; self.user = user
         self.created = created; self.labels = labels; self.size = size
     }
 }
@@ -271,7 +273,11 @@ public struct LogLine: Sendable, Equatable {
     /// The engine's RFC 3339 timestamp (nanosecond precision), usable as `since:` to resume.
     public var timestamp: String
     public var text: String
-    public init(timestamp: String, text: String) { self.timestamp = timestamp; self.text = text }
+    /// Whether the container printed it on stderr (else stdout).
+    public var isStderr: Bool
+    public init(timestamp: String, text: String, isStderr: Bool = false) {
+        self.timestamp = timestamp; self.text = text; self.isStderr = isStderr
+    }
 }
 
 extension ContainerRuntime {

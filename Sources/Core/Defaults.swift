@@ -14,4 +14,19 @@ public enum Defaults {
     public static let waitUntilInterval: Double = 0.2
     /// `c:run_once`: a one-shot container that runs to completion.
     public static let runOnceTimeout: Double = 300
+    /// `ccm-lua doctor`'s name-resolution check, all of it: two containers start (etcd, about 1 s
+    /// on an idle machine) and one reaches the other; sized for two busy cores.
+    public static let networkCheckTimeout: Double = 60
+    /// `ccm-lua gc`: how long to wait for containers another process is removing (Podman's
+    /// slowest `rm` of a container that ignores SIGTERM is about 10 s).
+    public static let gcRemovalWait: Double = 30
+    /// A throwaway container that removes a state folder or gives node folders to their owner,
+    /// where ccm-lua itself may not.
+    public static let folderContainerTimeout: Double = 60
+    /// A test of the scenario runner (`it`), each hook on its own; `it(name, {timeout =}, fn)` and
+    /// `ccm-lua test --timeout` override it.
+    public static let testTimeout: Double = 600
+    /// The reaper's wait after its owner died before it removes the owner's resources, and again
+    /// before its second sweep (a create the owner had started may land late).
+    public static let reaperGrace: Double = 1
 }

@@ -182,6 +182,12 @@ public struct DoctorReport: Sendable {
 
     public var selectedAttempt: Attempt? { selected.map { attempts[$0] } }
 
+    /// Where doctor runs its name-resolution check: every engine that answered, or only the
+    /// chosen one when a variable chose it (the others are shown for information).
+    public var enginesToCheck: [Attempt] {
+        explicitChoice ? selectedAttempt.map { [$0] } ?? [] : attempts.filter(\.ok)
+    }
+
     /// The report as a person reads it.
     public var text: String {
         var lines: [String] = []

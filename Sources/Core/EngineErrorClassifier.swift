@@ -47,6 +47,12 @@ public enum EngineErrorClassifier {
                 return error(.execFailed, "Cannot exec in container \(container): it is not running.",
                              "Start it first, or check why it stopped with `\(client) logs \(container)` and `\(client) ps -a`.")
             }
+            // Docker, when the container stops while the exec starts (captured: "... error
+            // executing setns process ...").
+            if lower.hasPrefix("oci runtime exec failed") {
+                return error(.execFailed, "Cannot exec in container \(container): the engine could not start the program there (\(firstLine(text))).",
+                             "The container may have stopped just then: check it with `\(client) ps -a` and `\(client) logs \(container)`.")
+            }
         case .start(let container):
             if !isContainerMissing(lower) {
                 return error(.startFailed, "Container \(container) was created but could not start.",
@@ -56,6 +62,13 @@ public enum EngineErrorClassifier {
             break
         }
 
+        // Docker refuses a second `rm` while the first runs (Podman makes it wait for the first
+        // and succeed, measured).
+        if lower.contains("removal of container") && lower.contains("already in progress") {
+            let name = subjectName(subject)
+            return error(.removalInProgress, "Container \(name) is being removed by another process.",
+                         "Wait until it is gone (`\(client) ps -a --filter name=\(name)`), then remove what is left again.")
+        }
         if isContainerMissing(lower) || (lower.contains("no such object") && isContainer(subject)) {
             let name = subjectName(subject)
             return error(.containerNotFound, "Container \(name) does not exist.",

@@ -9,9 +9,15 @@ import Foundation
 /// and a dead owner. Resources with no record here and no keep label (made by an older ccm-lua, or
 /// by tests straight through the runtime) are left alone: they may be a kept cluster of another
 /// state directory, and `ccm-lua rm NAME` removes them on request.
+///
+/// A pid is only meaningful where it was recorded: an owner recorded by another machine or pid
+/// namespace (`Labels.ownerHost`) is never judged, so a shared engine's clusters of other hosts stay.
 public struct GarbageCollector: Sendable {
     public let runtime: any ContainerRuntime
     public let store: StateStore
+
+    /// How long to wait for containers another process is removing.
+    public var removalWait: Double = Defaults.gcRemovalWait
 
     public init(runtime: any ContainerRuntime, store: StateStore) { self.runtime = runtime; self.store = store }
 
@@ -52,14 +58,38 @@ public struct GarbageCollector: Sendable {
         let labelled = { (key: String) in containers.lazy.compactMap { $0.labels[key] }.first }
         if let record {
             if record.keep { return nil }
+            if let host = record.ownerHost, host != Labels.hostIdentity { return nil }
             return isAlive(record.ownerPID) ? nil : record.ownerPID
         }
-        guard labelled(Labels.keep) == "false" else { return nil }
+        guard labelled(Labels.keep) == "false", labelled(Labels.ownerHost) == Labels.hostIdentity else { return nil }
         let owner = labelled(Labels.ownerPID).flatMap(Int32.init) ?? 0
         return isAlive(owner) ? nil : owner
     }
 
     private func removeCluster(_ name: String, containers: [ContainerSummary], owner: Int32) async throws -> Removed {
+        do {
+            return try await removeOnce(name, containers: containers, owner: owner)
+        } catch let error as RuntimeError where error.kind == .removalInProgress {
+            // Another process (a script's own cleanup after Ctrl-C, another gc) is removing the
+            // containers: once they are gone, the network and state folder are still ours to remove.
+            try await waitUntilGone(containers.map(\.id), cluster: name, cause: error)
+            return try await removeOnce(name, containers: containers, owner: owner)
+        }
+    }
+
+    /// Waits, at most `removalWait` seconds, until none of `ids` is listed any more.
+    private func waitUntilGone(_ ids: [String], cluster: String, cause: RuntimeError) async throws {
+        let deadline = ContinuousClock.now + .seconds(removalWait)
+        let wanted = Set(ids)
+        while try await runtime.listContainers(labels: [Labels.cluster: cluster]).contains(where: { wanted.contains($0.id) }) {
+            guard ContinuousClock.now < deadline else {
+                throw ClusterError(.state, "cluster '\(cluster)': its containers were being removed by another process and are still there after \(formatSeconds(removalWait)); run `ccm-lua gc` again (\(cause.summary))")
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    private func removeOnce(_ name: String, containers: [ContainerSummary], owner: Int32) async throws -> Removed {
         let networks = try await runtime.listNetworks(labels: [Labels.cluster: name])
         var state = false
         if let record = try? store.load(name), record.engine == runtime.engine {

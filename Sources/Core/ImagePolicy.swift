@@ -22,17 +22,6 @@ public enum PullPolicy: String, Sendable, Codable, CaseIterable {
     }
 }
 
-/// The exact image a node ran: the reference the plan named, the engine's image id and, where the
-/// engine knows one, the manifest digest. Kept in the run record so a failure can be reproduced.
-public struct PinnedImage: Sendable, Equatable, Codable {
-    public var reference: String
-    public var id: String
-    public var digest: String?
-    public init(reference: String, id: String, digest: String? = nil) {
-        self.reference = reference; self.id = id; self.digest = digest
-    }
-}
-
 /// Labels ccm-lua puts on images it builds, so `ccm-lua image ls|rm` can find them (and nothing else).
 public enum ImageLabels {
     public static let built = "ccm-lua.built"
@@ -43,16 +32,16 @@ public enum ImageLabels {
 public enum ImagePolicy {
     /// `policy` nil: `CCM_LUA_PULL`'s.
     public static func ensure(_ images: Set<String>, policy: PullPolicy?,
-                              runtime: any ContainerRuntime) async throws -> [String: PinnedImage] {
-        var pinned: [String: PinnedImage] = [:]
+                              runtime: any ContainerRuntime) async throws -> [String: ImageInfo] {
+        var infos: [String: ImageInfo] = [:]
         for image in images.sorted() {
-            pinned[image] = try await ensure(image, policy: policy, runtime: runtime)
+            infos[image] = try await ensure(image, policy: policy, runtime: runtime)
         }
-        return pinned
+        return infos
     }
 
     public static func ensure(_ image: String, policy requested: PullPolicy?, runtime: any ContainerRuntime,
-                              progress: (@Sendable (String) -> Void)? = nil) async throws -> PinnedImage {
+                              progress: (@Sendable (String) -> Void)? = nil) async throws -> ImageInfo {
         let policy = requested ?? PullPolicy.fromEnvironment()
         // Say where "never" came from, so the user knows what to change.
         let origin = requested == nil ? "\(PullPolicy.variable)=never" : "pull = \"never\""
@@ -60,7 +49,7 @@ public enum ImagePolicy {
         let advice = "build or load it first (`\(engine) images` lists what is here; `ccm-lua image build` builds one), or check the name and tag"
         if policy != .always {
             do {
-                return pin(image, try await runtime.inspectImage(image))
+                return try await runtime.inspectImage(image)
             } catch let error as RuntimeError where error.kind == .imageNotFound {}
         }
         if policy == .never {
@@ -70,7 +59,7 @@ public enum ImagePolicy {
         }
         do {
             try await runtime.pullImage(image, progress: progress)
-            return pin(image, try await runtime.inspectImage(image))
+            return try await runtime.inspectImage(image)
         } catch var error as RuntimeError {
             error.kind = .imageNotFound
             error.summary = policy == .always
@@ -79,10 +68,6 @@ public enum ImagePolicy {
             error.hint = advice
             throw error
         }
-    }
-
-    static func pin(_ reference: String, _ info: ImageInfo) -> PinnedImage {
-        PinnedImage(reference: reference, id: info.id, digest: info.digest)
     }
 }
 

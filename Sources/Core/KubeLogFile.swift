@@ -40,7 +40,7 @@ struct KubeLogReader {
             partial[parsed.stream] = (timestamp, line)
             return nil
         }
-        return LogLine(timestamp: timestamp, text: line)
+        return LogLine(timestamp: timestamp, text: line, isStderr: parsed.stream == "stderr")
     }
 
     /// `TIMESTAMP STREAM TAG TEXT` (TEXT may be empty); TAG is `F` or `P`, possibly followed by

@@ -19,7 +19,11 @@ public struct NodePlan: Sendable, Equatable, Codable {
     public var cpus: Double?
     public var memory: String?
     public var ports: [PortMapping] = []
+    /// `--user`: who the container runs as ("uid", "uid:gid" or a name the image knows).
     public var user: String?
+    /// Who owns the node's mounted directories ("uid" or "uid:gid"), when not `user` (see
+    /// `FolderOwner`): for images that run as a user of their own or drop privileges themselves.
+    public var owner: String?
     public var readiness: Readiness = .init()
 
     public init(image: String) { self.image = image }
@@ -52,6 +56,9 @@ public struct Readiness: Sendable, Equatable, Codable {
     public var probe: [String]?
     /// Seconds between probe attempts.
     public var probeInterval: Double = 0.25
+    /// How long a start waits for this node by default (a slow image's profile raises it); the
+    /// script's own `timeout` wins. Nil: `Defaults.startTimeout`.
+    public var timeout: Double?
     public init(logPattern: String? = nil, plain: Bool = false, probe: [String]? = nil) {
         self.logPattern = logPattern; self.plain = plain; self.probe = probe
     }

@@ -13,6 +13,7 @@ public struct RuntimeError: Error, Sendable, CustomStringConvertible {
         case invalidArgument      // the engine rejected a value we passed (memory "12zz", bad port)
         case startFailed
         case execFailed           // the exec itself could not run (container stopped, no such binary)
+        case removalInProgress    // another process is removing the container right now
         case timeout
         case commandFailed        // anything else the engine refused
     }

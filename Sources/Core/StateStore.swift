@@ -13,6 +13,9 @@ public struct ClusterRecord: Sendable, Codable, Equatable {
     /// The run and process that created it: `gc` removes clusters whose owner is gone.
     public var runID: String
     public var ownerPID: Int32
+    /// `Labels.hostIdentity` of the owner: `gc` elsewhere leaves the cluster alone. Nil in records
+    /// written before it was kept (judged by the pid, as then).
+    public var ownerHost: String? = Labels.hostIdentity
     public var createdAt: Date
     public var nodes: [NodeRecord]
     /// Extra containers (`add_service`) on the cluster network.

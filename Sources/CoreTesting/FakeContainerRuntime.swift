@@ -52,6 +52,8 @@ public final class FakeContainerRuntime: ContainerRuntime, Sendable {
         /// Log followers of containers that ended, finished once the lock is released (finishing
         /// runs their termination handler, which takes the lock again).
         var endedFollowers: [AsyncThrowingStream<LogLine, any Error>.Continuation] = []
+        /// Containers another (pretended) process is removing: see `removeElsewhere`.
+        var removedElsewhere: Set<String> = []
     }
 
     public let engine: Engine
@@ -99,11 +101,20 @@ public final class FakeContainerRuntime: ContainerRuntime, Sendable {
     }
 
     /// Appends lines to a container's log, as if its main process printed them; followers see them.
-    public func emitLog(_ container: ContainerRef, _ lines: String...) {
+    public func emitLog(_ container: ContainerRef, _ lines: String...) { emit(container, lines, batch: false, stderr: false) }
+
+    /// Appends lines on stderr.
+    public func emitStderr(_ container: ContainerRef, _ lines: String...) { emit(container, lines, batch: false, stderr: true) }
+
+    /// Appends lines that all get one timestamp, as Podman stamps a batch the program wrote at once.
+    public func emitBatch(_ container: ContainerRef, _ lines: String...) { emit(container, lines, batch: true, stderr: false) }
+
+    private func emit(_ container: ContainerRef, _ lines: [String], batch: Bool, stderr: Bool) {
         state.withLock { state in
             guard let name = Self.find(ref: container, in: state) else { return }
+            let stamp = Self.timestamp(&state.clock)
             for text in lines {
-                let line = LogLine(timestamp: Self.timestamp(&state.clock), text: text)
+                let line = LogLine(timestamp: batch ? stamp : Self.timestamp(&state.clock), text: text, isStderr: stderr)
                 state.containers[name]?.logs.append(line)
                 for follower in state.followers[name, default: [:]].values { follower.yield(line) }
             }
@@ -313,10 +324,21 @@ public final class FakeContainerRuntime: ContainerRuntime, Sendable {
 
     public func remove(_ container: ContainerRef) async throws {
         try record("remove", [container])
-        try withState { state in
-            guard let name = Self.find(ref: container, in: state) else { return }
+        let elsewhere = try withState { state -> Bool in
+            guard let name = Self.find(ref: container, in: state) else { return false }
+            let elsewhere = state.removedElsewhere.remove(name) != nil
             Self.end(name, code: 137, in: &state)
             state.containers[name] = nil
+            return elsewhere
+        }
+        if elsewhere { throw error(.removalInProgress, "Removal of container \(container) is already in progress.") }
+    }
+
+    /// Makes the next `remove` of `container` fail as when another process is removing it (Docker:
+    /// "removal of container ... is already in progress"); the container is gone right after.
+    public func removeElsewhere(_ container: ContainerRef) {
+        state.withLock { state in
+            if let name = Self.find(ref: container, in: state) { state.removedElsewhere.insert(name) }
         }
     }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Bindings
+import Core
 import Foundation
 
 /// The `ccm-lua` command. `ccm-lua FILE [args...]`, `-e`, `-i` and `-` behave as in lua(1) and are
@@ -8,7 +9,7 @@ import Foundation
 struct CCMLua: AsyncParsableCommand {
     /// One file per subcommand. Add new ones here (test, doctor, ls, status, logs, exec, rm, gc).
     static let subcommands: [any ParsableCommand.Type] = [
-        Doctor.self, List.self, Status.self, Logs.self, Exec.self, Remove.self, Collect.self,
+        Test.self, ReaperCommand.self, Doctor.self, List.self, Status.self, Logs.self, Exec.self, Remove.self, Collect.self,
         Image.self,
         // ccm's commands (Sources/ccm-lua/ccm)
         CCMCreate.self, CCMPopulate.self, CCMAdd.self, CCMStart.self, CCMStop.self, CCMSwitch.self, CCMList.self,
@@ -46,6 +47,7 @@ struct CCMLua: AsyncParsableCommand {
     )
 
     static func main() async {
+        Reaper.shared.enable()  // starts only when this process first creates a cluster
         var arguments = Array(CommandLine.arguments.dropFirst())
         // ccm's `nodeN VERB ...`, unless a script of that name is here.
         if let first = arguments.first, first.wholeMatch(of: /node[0-9]+/) != nil, !FileManager.default.fileExists(atPath: first) {

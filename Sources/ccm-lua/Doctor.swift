@@ -5,28 +5,79 @@ import Foundation
 /// `ccm-lua doctor`: which container engine ccm-lua would use, and what to fix when none works.
 struct Doctor: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Check which container engine ccm-lua will use.",
+        abstract: "Check which container engine ccm-lua will use, and that its containers find each other by name.",
         discussion: """
             Tries the engine named by CCM_LUA_RUNTIME (or CCM_CONTAINER_RUNTIME), else docker and \
             then podman, and reports each one's client and engine versions, or why it does not \
-            answer and how to fix that. Exits 1 when no usable engine is found.
+            answer and how to fix that. Then, on every engine that answers (only the chosen one \
+            when a variable chose it), it checks what every cluster needs: on a scratch network, \
+            one container resolves another by its network alias and connects to it (etcd in both; \
+            everything is removed afterwards). A failed check names the cause and the fix. Exits 1 \
+            when no usable engine is found or a check fails.
             """)
 
     @Flag(name: .long, help: "Print the report as JSON.")
     var json = false
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Image for the name-resolution check; it needs `etcd` and `etcdctl` on PATH.",
+        discussion: "Default: the first local image whose repository is named etcd (ccm-lua-test/etcd:3.4 first).",
+        valueName: "image"))
+    var probeImage: String?
+
+    @Flag(name: .long, help: "Skip the name-resolution check (only ask the engines for their versions).")
+    var noNetworkCheck = false
+
     func run() async throws {
-        let report = await EngineDiscovery().doctor()
-        if json {
-            print(Self.json(report))
-        } else {
-            print(report.text)
+        let discovery = EngineDiscovery()
+        let report = await discovery.doctor()
+        var checks: [Engine: NetworkCheck] = [:]
+        if !noNetworkCheck {
+            for attempt in report.enginesToCheck {
+                guard let runtime = discovery.makeRuntime(attempt.candidate, discovery.environment) as? CLIContainerRuntime else { continue }
+                if let image = await NameResolutionCheck.chooseImage(runtime, requested: probeImage) {
+                    checks[runtime.engine] = .ran(await NameResolutionCheck(runtime: runtime, image: image).run())
+                } else {
+                    checks[runtime.engine] = .noImage(NameResolutionCheck.noImageHint(runtime.engine))
+                }
+            }
         }
-        if report.selected == nil { throw ExitCode(1) }
+        if json {
+            print(Self.json(report, checks: checks))
+        } else {
+            print(Self.text(report, checks: checks))
+            print(await NetemSupport.doctorText(engine: report.selectedAttempt?.candidate.engine))
+        }
+        let failed = checks.values.contains { if case .ran(let outcome) = $0 { !outcome.ok } else { false } }
+        if report.selected == nil || failed { throw ExitCode(1) }
+    }
+
+    enum NetworkCheck {
+        case ran(NameResolutionCheck.Outcome)
+        case noImage(String)
+    }
+
+    /// The engine report with each engine's check below its lines.
+    static func text(_ report: DoctorReport, checks: [Engine: NetworkCheck]) -> String {
+        var text = report.text
+        for engine in Engine.allCases {
+            switch checks[engine] {
+            case .ran(let outcome): text += "\n\(engine.rawValue):\n" + outcome.text
+            case .noImage(let hint): text += "\n\(engine.rawValue):\n  name resolution on a user network: not checked: \(hint)"
+            case nil: break
+            }
+        }
+        let outcomes = checks.values.compactMap { if case .ran(let outcome) = $0 { outcome } else { nil } }
+        if outcomes.contains(where: { !$0.ok && $0.ran }) {
+            text += "\nA name-resolution check failed: clusters on that engine will not form until it is fixed as shown above."
+        } else if outcomes.contains(where: { !$0.ran }) {
+            text += "\nA name-resolution check could not run: fix it as shown above, or pass --probe-image with an etcd image that is present."
+        }
+        return text
     }
 
     /// A stable machine-readable form: one object per engine tried.
-    static func json(_ report: DoctorReport) -> String {
+    static func json(_ report: DoctorReport, checks: [Engine: NetworkCheck] = [:]) -> String {
         let engines: [[String: Any]] = report.attempts.enumerated().map { index, attempt in
             var entry: [String: Any] = [
                 "engine": attempt.candidate.engine.rawValue,
@@ -38,6 +89,22 @@ struct Doctor: AsyncParsableCommand {
             if let path = attempt.path { entry["path"] = path }
             if let client = attempt.clientVersion { entry["client"] = client }
             if let server = attempt.serverVersion { entry["server"] = server }
+            switch checks[attempt.candidate.engine] {
+            case .ran(let outcome):
+                var check: [String: Any] = ["ok": outcome.ok, "ran": outcome.ran, "image": outcome.image, "summary": outcome.summary,
+                                            "seconds": outcome.seconds]
+                if let cause = outcome.cause { check["cause"] = cause }
+                if let fix = outcome.fix { check["fix"] = fix }
+                if let setup = outcome.setup {
+                    check["podmanNetworkBackend"] = setup.backend
+                    if let helper = setup.dnsHelper { check["dnsHelper"] = helper }
+                }
+                if !outcome.leftovers.isEmpty { check["leftovers"] = outcome.leftovers }
+                entry["nameResolution"] = check
+            case .noImage(let hint):
+                entry["nameResolution"] = ["ok": NSNull(), "skipped": hint]
+            case nil: break
+            }
             if let error = attempt.error {
                 entry["error"] = ["kind": error.kind.rawValue, "summary": error.summary, "hint": error.hint ?? "",
                                   "stderr": error.stderr]
@@ -47,7 +114,7 @@ struct Doctor: AsyncParsableCommand {
         var document: [String: Any] = ["engines": engines]
         if let selected = report.selectedAttempt { document["selected"] = selected.candidate.engine.rawValue }
         if let problem = report.configurationError { document["configurationError"] = problem.summary }
-        let data = (try? JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys])) ?? Data()
+        let data = (try? JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data()
         return String(decoding: data, as: UTF8.self)
     }
 }

@@ -151,8 +151,8 @@ struct ImagePull: AsyncParsableCommand {
     func run() async throws {
         do {
             let runtime = try await engine.containerRuntime()
-            let pinned = try await ImagePolicy.ensure(reference, policy: .always, runtime: runtime, progress: ImageOutput.terminal())
-            Output.line("\(reference) \(pinned.id)\(pinned.digest.map { " \($0)" } ?? "")")
+            let info = try await ImagePolicy.ensure(reference, policy: .always, runtime: runtime, progress: ImageOutput.terminal())
+            Output.line("\(reference) \(info.id)\(info.digest.map { " \($0)" } ?? "")")
         } catch { throw Output.fail("image pull", error) }
     }
 }

@@ -38,6 +38,7 @@ struct ScriptCommandLine {
             scriptIndex = index
             scriptPath = commandLine[index]
             actions.append(.script(path: commandLine[index], arguments: Array(commandLine[(index + 1)...])))
+            actions.append(.code(Self.runDefinedTests))
         }
         if interactive {
             actions.append(.repl)
@@ -45,6 +46,10 @@ struct ScriptCommandLine {
             actions.append(isatty(0) != 0 ? .repl : .script(path: "-", arguments: []))
         }
     }
+
+    /// After the script: runs the tests it defined with describe/it, if any (ccm.test is loaded
+    /// only by a script that used them); a failed test makes the exit status 1.
+    static let runDefinedTests = "local t = package.loaded['ccm.test'] if t and t.run_defined() > 0 then os.exit(1) end"
 
     static func run(commandLine: [String]) async -> Int32 {
         let parsed: ScriptCommandLine
@@ -57,6 +62,7 @@ struct ScriptCommandLine {
             return 1
         }
         var settings = HostSettings.fromEnvironment(verbosity: parsed.verbosity)
+        if settings.logLevel <= .info { settings.startProgress = { StartProgressPrinter(cluster: $0) } }
         if let path = parsed.scriptPath, path != "-" {
             settings.scriptFolder = (path as NSString).deletingLastPathComponent.isEmpty
                 ? "." : (path as NSString).deletingLastPathComponent

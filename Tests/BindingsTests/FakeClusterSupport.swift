@@ -6,7 +6,7 @@ import Synchronization
 import Testing
 
 /// Tests that create clusters from Lua share process-wide things: `CCM_LUA_HOME` (the state store
-/// reads it from the environment), the engine `cluster.create` uses (`Engines.shared`) and the
+/// reads it from the environment), the engine `cluster.create` uses (`EngineCache.shared`) and the
 /// variables profiles read (`SCYLLA_DOCKER_IMAGE`). Every such suite is nested in this one, so
 /// they run one test at a time.
 @Suite(.serialized) enum FakeClusters {}
@@ -96,7 +96,7 @@ func runCluster(_ source: String, images: [String] = ["scylladb/scylla:latest", 
 
     let fake = FakeContainerRuntime(images: images)
     prepare(fake)
-    Engines.shared.use(fake)
+    EngineCache.shared.use(fake)
     let capture = Capture()
 
     let prelude = """

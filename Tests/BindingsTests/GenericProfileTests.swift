@@ -104,6 +104,21 @@ extension FakeClusters {
             #expect(error.node == "node1")
         }
 
+        /// `ready.timeout` is how long start waits when the script says nothing; the script's wins.
+        @Test func readyTimeoutIsStartsDefault() async throws {
+            let run = try await runCluster("""
+                local c = cluster.create { name = "rslow", profile = "generic", image = "busybox:latest",
+                  ready = { probe = { "false" }, interval = 0.01, timeout = 0.2 } }
+                local ok, err = pcall(function() c:start() end)
+                out("profile", err.message:match("within ([%d.]+ s)"))
+                ok, err = pcall(function() c:start { timeout = 0.3 } end)
+                out("script", err.message:match("within ([%d.]+ s)"))
+                """, prepare: { $0.scriptExec(["false"], .result(code: 1)) })
+            #expect(run.error == nil, "\(run.summary)")
+            #expect(run.values["profile"] == "0.2 s")
+            #expect(run.values["script"] == "0.3 s")
+        }
+
         @Test func noReadinessMeansStartedIsReady() async throws {
             let run = try await runCluster("""
                 local c = cluster.create { name = "rnone", profile = "generic", image = "busybox:latest", nodes = 3, start = true }
@@ -127,7 +142,7 @@ extension FakeClusters {
             #expect(run.error == nil, "\(run.summary)")
             #expect(run.values["kind1"] == "usage" && run.values["kind2"] == "usage" && run.values["kind3"] == "usage")
             #expect(run.values["text1"] == run.at(1) + "spec.ready must be a table, got string")
-            #expect(run.values["text2"] == run.at(1) + "unknown field 'logs' in spec.ready (fields: log, plain, probe, interval)")
+            #expect(run.values["text2"] == run.at(1) + "unknown field 'logs' in spec.ready (fields: log, plain, probe, interval, timeout)")
             #expect(run.values["text3"] == run.at(1) + "spec.command must be a table or string, got number")
         }
     }

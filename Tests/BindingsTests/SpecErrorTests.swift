@@ -40,7 +40,7 @@ extension FakeClusters {
             Case(call: "cluster.create { nodes = { 3, 2 } }", kind: "usage",
                  message: "nodes must be a count or a table of datacenter = count (e.g. {dc1 = 3, dc2 = 2}), got a list"),
             Case(call: "cluster.create { nodez = 3 }", kind: "usage",
-                 message: "unknown field 'nodez' in the cluster spec (profile scylla)"),
+                 message: "unknown field 'nodez' in the cluster spec (profile scylla; did you mean 'nodes'?)"),
             Case(call: #"cluster.create { profile = "generic", image = "busybox:latest", smp = 2 }"#, kind: "usage",
                  message: "unknown field 'smp' in the cluster spec (profile generic)"),
             Case(call: #"cluster.create { nodes = "3" }"#, kind: "usage", message: "spec.nodes must be a number or table, got string"),
@@ -153,7 +153,7 @@ extension FakeClusters {
                      message: "node1's plan: files[1].format must be one of yaml, properties, json, text"),
             PlanCase(plan: #"{ files = { { path = "conf/a.txt", format = "text", content = { 1 } } } }"#,
                      message: "node1's plan: files[1].content must be renderable as text (a file of format 'text' needs a string as its content)"),
-            PlanCase(plan: #"{ command = "redis-server --port 1" }"#, message: "node1's plan: command must be a list of strings"),
+            PlanCase(plan: #"{ command = { "redis-server", {} } }"#, message: "node1's plan: command must be a list of strings"),
             PlanCase(plan: #"{ ready = { log = "([" } }"#, message: "node1's plan: ready.log: "),
             PlanCase(plan: "42", message: "profile 'broken' returned no plan for node1 (node() must return a table)"),
         ]

@@ -25,6 +25,31 @@ import Testing
         #expect(result.stderr.contains("fail.lua:4: in main chunk"))
     }
 
+    /// The built-in library's own frames are noise to a script's author: the traceback shows the
+    /// script's lines only, says how many it hid, and CCM_LUA_DEBUG=1 shows them all.
+    @Test func tracebackHidesTheBuiltInLibrary() async throws {
+        let dir = try CLI.folder(["wrong.lua": "local function check()\n  wait_until(42)\nend\ncheck()\n"])
+        let result = try await CLI.run(["wrong.lua"], directory: dir)
+        #expect(result.status == 1)
+        #expect(result.stderr == """
+            ccm-lua: wrong.lua:2: bad argument #1 to 'wait_until' (function expected, got number)
+            stack traceback:
+            \twrong.lua:2: in local 'check'
+            \twrong.lua:4: in main chunk
+            \t(4 frames of the built-in library hidden; CCM_LUA_DEBUG=1 shows them)
+
+            """, "\(result.stderr)")
+
+        let full = try await CLI.run(["wrong.lua"], environment: ["CCM_LUA_DEBUG": "1"], directory: dir)
+        #expect(full.status == 1)
+        #expect(full.stderr.contains("\tbuiltin/ccm/errors.lua:"), "\(full.stderr)")
+        #expect(full.stderr.contains("\twrong.lua:4: in main chunk"))
+        #expect(!full.stderr.contains("hidden"))
+
+        let verbose = try await CLI.run(["-v", "wrong.lua"], directory: dir)
+        #expect(verbose.stderr.contains("\tbuiltin/ccm/wait.lua:"), "\(verbose.stderr)")
+    }
+
     @Test(arguments: [
         ("error({})", "ccm-lua: (command line):1: (error object is a table value)"),
         ("error(nil)", "ccm-lua: (command line):1: (error object is a nil value)"),
@@ -83,6 +108,36 @@ import Testing
         }
         #expect(status == expected, "\(name): \(stderr)")
         #expect(output.contains("cleanup ran"))
-        #expect(stderr.contains("interrupted"))
+        #expect(stderr == "ccm-lua: interrupted at (command line):3\n", "\(stderr)")
+    }
+
+    /// Ctrl-C names what the script was waiting for, where, and in which step; with `parallel`,
+    /// each branch's call. (The calls are taken when the interrupt is noticed, before the
+    /// cancelled ones return: repeated, as that was a race.)
+    /// "ready" is printed once the calls are made (a `parallel` branch runs when the ones before
+    /// it wait).
+    @Test(arguments: [
+        ("log.step(\"load data\", function()\n  ready()\n  sleep(600)\nend)\n",
+         "ccm-lua: interrupted in 'sleep' at wait.lua:5 (step 'load data')\n"),
+        ("parallel(function() sleep(600) end,\n  function() log.step(\"poll\", function() sleep(700) end) end,\n  ready)\n",
+         "ccm-lua: interrupted in:\n  'sleep' at wait.lua:3\n  'sleep' at wait.lua:4 (step 'poll')\n"),
+    ] + Array(repeating: ("ready()\nsleep(600)\n", "ccm-lua: interrupted in 'sleep' at wait.lua:4\n"), count: 3))
+    func interruptNamesTheCallAndTheStep(body: String, expected: String) async throws {
+        let dir = try CLI.folder(["wait.lua": "local function ready() io.write(\"ready\\n\"); io.stdout:flush() end\n\n" + body])
+        let (status, stderr) = try await CLI.offPool { () throws -> (Int32, String) in
+            let (process, out, errorFile) = try CLI.start(["-q", "-q", "wait.lua"], directory: dir)
+            let reader = out.fileHandleForReading
+            var seen = Data()
+            while !String(decoding: seen, as: UTF8.self).contains("ready\n") {
+                let chunk = reader.availableData
+                if chunk.isEmpty { break }
+                seen.append(chunk)
+            }
+            kill(process.processIdentifier, SIGINT)
+            process.waitUntilExit()
+            return (process.terminationStatus, (try? String(contentsOf: errorFile, encoding: .utf8)) ?? "")
+        }
+        #expect(status == 130)
+        #expect(stderr == expected, "\(stderr)")
     }
 }

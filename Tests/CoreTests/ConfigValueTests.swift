@@ -63,7 +63,7 @@ import Testing
         seed_provider:
         - class_name: org.apache.cassandra.locator.SimpleSeedProvider
           parameters:
-          - seeds: 10.0.0.2,10.0.0.3
+          - seeds: '10.0.0.2,10.0.0.3'
         empty: {}
         version: '1.0'
         flag: 'yes'

@@ -62,6 +62,17 @@ import CoreTesting
         #expect(healthy.text.contains("ccm-lua will use docker"))
     }
 
+    @Test func doctorChecksNamesOnEveryAnsweringEngineOrOnlyTheChosenOne() async {
+        let any = await Self.discovery([:], down: [.docker]).doctor()
+        #expect(any.enginesToCheck.map(\.candidate.engine) == [.podman])
+        let both = await Self.discovery([:]).doctor()
+        #expect(both.enginesToCheck.map(\.candidate.engine) == [.docker, .podman])
+        let chosen = await Self.discovery(["CCM_LUA_RUNTIME": "podman"]).doctor()
+        #expect(chosen.enginesToCheck.map(\.candidate.engine) == [.podman])
+        let chosenButDown = await Self.discovery(["CCM_LUA_RUNTIME": "docker"], down: [.docker]).doctor()
+        #expect(chosenButDown.enginesToCheck.isEmpty)
+    }
+
     @Test func missingClientIsReportedWithInstallHint() async {
         let discovery = EngineDiscovery(environment: ["CCM_LUA_RUNTIME": "/nonexistent/docker", "PATH": "/nonexistent"])
         let report = await discovery.doctor()

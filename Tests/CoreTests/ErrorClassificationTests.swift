@@ -66,6 +66,28 @@ import Core
         #expect(!EngineErrorClassifier.isEngineExecFailure(engine: engine, exitCode: 0, stderr: "", stdout: ""))
     }
 
+    /// Captured from two concurrent `docker rm -f` of one container. Podman makes the second wait
+    /// for the first and succeed, so it has no such message.
+    @Test func removalInProgressIsItsOwnKind() throws {
+        let failure = try Fixtures.failure(.docker, "rm-in-progress")
+        let error = EngineErrorClassifier.classify(engine: .docker, command: failure.command, exitCode: failure.exitCode,
+                                                   stderr: failure.stderr, subject: .container("ccmcore-rmrace-2"))
+        #expect(error.kind == .removalInProgress)
+        #expect(error.summary.contains("ccmcore-rmrace-2"))
+        #expect(error.hint?.isEmpty == false)
+    }
+
+    /// Captured by exec'ing in a container while it exits: Docker fails the exec with 126 and
+    /// this on stdout. It is the engine's failure, and of the exec kind (a probe ends on it).
+    @Test func anExecIntoAStoppingContainerIsAnExecFailure() throws {
+        let failure = try Fixtures.failure(.docker, "exec-stopping")
+        #expect(EngineErrorClassifier.isEngineExecFailure(engine: .docker, exitCode: failure.exitCode, stderr: failure.stderr, stdout: failure.stdout))
+        let error = EngineErrorClassifier.classify(engine: .docker, command: failure.command, exitCode: failure.exitCode,
+                                                   stderr: failure.stderr, stdout: failure.stdout, subject: .exec("ccmcore-execrace"))
+        #expect(error.kind == .execFailed)
+        #expect(error.summary.contains("ccmcore-execrace"))
+    }
+
     @Test func hintsSayWhatToDo() throws {
         let daemon = try Fixtures.failure(.docker, "daemon-not-running")
         let error = EngineErrorClassifier.classify(engine: .docker, command: daemon.command, exitCode: daemon.exitCode,

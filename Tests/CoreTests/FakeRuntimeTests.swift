@@ -119,7 +119,7 @@ import CoreTesting
         #expect(Labels.runID.allSatisfy { $0.isHexDigit })
         let labels = Labels.forResource(cluster: "c", node: "n")
         #expect(labels == ["ccm-lua.cluster": "c", "ccm-lua.node": "n", "ccm-lua.run": Labels.runID,
-                           "ccm-lua.owner-pid": Labels.ownerPIDValue])
+                           "ccm-lua.owner-pid": Labels.ownerPIDValue, "ccm-lua.owner-host": Labels.hostIdentity])
         #expect(Labels.selectsOnlyOurs(["ccm-lua.run": "x"]))
         #expect(!Labels.selectsOnlyOurs(["app": "x"]))
     }

@@ -16,7 +16,7 @@ import Testing
         let lines = reader.feed(Array(file.utf8))
         #expect(lines == [
             LogLine(timestamp: "2026-11-21T20:55:09.287771478+00:00", text: "hello"),
-            LogLine(timestamp: "2026-11-21T20:55:10.292505838+00:00", text: "err"),
+            LogLine(timestamp: "2026-11-21T20:55:10.292505838+00:00", text: "err", isStderr: true),
             // Pieces of one stream join, under the first piece's time.
             LogLine(timestamp: "2026-11-21T20:55:09.290495799+00:00", text: "partial-no-newline end"),
             LogLine(timestamp: "2026-11-21T20:55:11.000000000+00:00", text: ""),

@@ -29,6 +29,20 @@ import Testing
         #expect(store.list() == [])
     }
 
+    /// Records written before the owner's host was kept still load; their host is unknown.
+    @Test func aRecordWithoutOwnerHostLoads() throws {
+        let store = try temporaryStore()
+        defer { try? FileManager.default.removeItem(at: store.home) }
+        try store.claim("old")
+        try store.save(record("old"))
+        let file = store.clusterDirectory("old").appendingPathComponent("cluster.json")
+        var json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: file)) as? [String: Any])
+        #expect(json["ownerHost"] as? String == Labels.hostIdentity)
+        json["ownerHost"] = nil
+        try JSONSerialization.data(withJSONObject: json).write(to: file)
+        #expect(try store.load("old").ownerHost == nil)
+    }
+
     @Test func claimingATakenNameIsAUsageError() throws {
         let store = try temporaryStore()
         defer { try? FileManager.default.removeItem(at: store.home) }

@@ -43,13 +43,14 @@ enum Binary {
         /// How many of the two output streams reached end of file.
         private let closed = Counter()
 
-        init(_ arguments: [String], home: URL) throws {
+        init(_ arguments: [String], home: URL, environment: [String: String] = [:]) throws {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: Binary.path)
             process.arguments = arguments
             var env = ProcessInfo.processInfo.environment
             env["CCM_LUA_HOME"] = home.path
             env["CCM_LUA_LOG_LEVEL"] = nil
+            env.merge(environment) { $1 }
             process.environment = env
             let outPipe = Pipe(), errPipe = Pipe()
             process.standardOutput = outPipe

@@ -15,7 +15,7 @@ extension EngineTests {
                 try await scope.run("running") { $0.network = scope.name("net"); $0.mounts = [Mount(hostPath: scope.name("vol"), containerPath: "/data")] }
                 _ = try await runtime.createContainer(scope.spec("created"))
                 let exited = try await scope.run("exited", command: ["true"])
-                _ = try await eventually(5) { try await runtime.inspect(exited).state == .exited }
+                _ = try await eventually(30) { try await runtime.inspect(exited).state == .exited }
 
                 let selector = [Labels.cluster: scope.cluster]
                 let report = try await ResourceCleanup.removeAll(matching: selector, in: runtime)

@@ -39,11 +39,13 @@ extension EngineTests {
                 var Status: Inner
             }
             var statuses: [Status] = []
-            let elected = try await eventually(30) {
-                let result = try await runtime.exec(client, ExecRequest(argv: [
-                    "etcdctl", "--endpoints=\(endpoints)", "--dial-timeout=1s", "--command-timeout=2s",
+            let elected = try await eventually(60) {
+                var request = ExecRequest(argv: [
+                    "etcdctl", "--endpoints=\(endpoints)", "--dial-timeout=5s", "--command-timeout=10s",
                     "endpoint", "status", "-w", "json",
-                ]))
+                ])
+                request.timeout = Integration.execLimit
+                let result = try await runtime.exec(client, request)
                 guard result.code == 0,
                       let parsed = try? JSONDecoder().decode([Status].self, from: Data(result.stdout.utf8)) else { return false }
                 statuses = parsed

@@ -58,25 +58,58 @@ import Core
         }
     }
 
+    /// Ctrl-C says what the script was doing and what cleanup did, and leaves nothing.
     @Test(arguments: Engine.allCases)
     func ctrlCLeavesNothing(_ engine: Engine) async throws {
         let waiting = Self.unique("sigint", engine), busy = Self.unique("busy", engine)
         try await Self.withScenario(engine, clusters: [waiting, busy]) { scenario in
-            for (name, body) in [(waiting, "sleep(600)"), (busy, "while true do end")] {
+            for (name, body, doing) in [(waiting, "sleep(600)", "interrupted in 'sleep' at "), (busy, "while true do end", "interrupted at ")] {
                 let script = try scenario.write("\(name).lua", """
                     local c = cluster.create { profile = "etcd", name = "\(name)", nodes = 2 }
                     c:start()
                     print("ready"); io.stdout:flush()
                     \(body)
                     """)
-                let running = try scenario.start([script])
+                let running = try scenario.start(["-q", "-q", script])
                 let (found, seen) = running.waitForLine(containing: "ready")
                 try #require(found, "the script ended before it was ready: \(running.finish(alreadyRead: seen))")
                 running.process.interrupt()  // SIGINT, as Ctrl-C
                 let result = running.finish(alreadyRead: seen)
                 #expect(result.status == 130, "\(body): stderr:\n\(result.stderr)")
+                // A long script path reads shortened ("...sigint-d.lua:4"), as Lua shows it.
+                let lines = result.stderr.split(separator: "\n").map(String.init)
+                #expect(lines.count == 2, "\(body): stderr:\n\(result.stderr)")
+                #expect(lines.first?.hasPrefix("ccm-lua: \(doing)") == true && lines.first?.hasSuffix("\(name).lua:4") == true,
+                        "\(body): stderr:\n\(result.stderr)")
+                #expect(lines.last == "ccm-lua: removed cluster \(name)", "\(body): stderr:\n\(result.stderr)")
                 #expect(try await scenario.leftovers([name]).isEmpty, "\(body) left resources behind")
             }
+        }
+    }
+
+    @Test(arguments: Engine.allCases)
+    func ctrlCSaysAKeptClusterStays(_ engine: Engine) async throws {
+        let name = Self.unique("kept", engine)
+        try await Self.withScenario(engine, clusters: [name]) { scenario in
+            let script = try scenario.write("\(name).lua", """
+                local c = cluster.create { profile = "etcd", name = "\(name)", nodes = 1, keep = true }
+                log.step("wait", function()
+                  print("ready"); io.stdout:flush()
+                  sleep(600)
+                end)
+                """)
+            let running = try scenario.start(["-q", "-q", script])
+            let (found, seen) = running.waitForLine(containing: "ready")
+            try #require(found, "the script ended before it was ready: \(running.finish(alreadyRead: seen))")
+            running.process.interrupt()
+            let result = running.finish(alreadyRead: seen)
+            #expect(result.status == 130)
+            let lines = result.stderr.split(separator: "\n").map(String.init)
+            #expect(lines.count == 2, "stderr:\n\(result.stderr)")
+            #expect(lines.first?.hasPrefix("ccm-lua: interrupted in 'sleep' at ") == true
+                    && lines.first?.hasSuffix("\(name).lua:4 (step 'wait')") == true, "stderr:\n\(result.stderr)")
+            #expect(lines.last == "ccm-lua: kept cluster \(name) (remove it with `ccm-lua rm \(name)`)", "stderr:\n\(result.stderr)")
+            #expect(try await scenario.leftovers([name]).isEmpty == false, "a kept cluster stays")
         }
     }
 
@@ -107,7 +140,7 @@ import Core
                 local n2 = c:node(2)
                 n2:restart()
                 -- A mark taken by the first process still counts: only this restart's ready line is after it.
-                local lines = n2:wait_log("ready to serve client requests", { from = \(mark), count = 1, timeout = 30 })
+                local lines = n2:wait_log("ready to serve client requests", { from = \(mark), count = 1, timeout = 60 })
                 print("after mark: " .. #n2:grep_log("ready to serve client requests", { from = \(mark) }))
                 -- The spec was kept with the cluster: this process can grow it too.
                 local n4 = c:add_node { start = true }
@@ -203,7 +236,7 @@ import Core
                   function()
                     wait_until(function()
                       return exec.host({ "\(engine.rawValue)", "network", "ls", "-q", "--filter", "label=ccm-lua.cluster=\(name)" }).stdout ~= ""
-                    end, { timeout = 30, interval = 0.01 })
+                    end, { timeout = 60, interval = 0.01 })
                     error("stop right away")
                   end)
                 """)

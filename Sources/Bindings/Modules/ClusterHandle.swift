@@ -8,12 +8,11 @@ final class ClusterHandle: LuaObject {
     static let luaTypeName = "ccm.ClusterHandle"
     let cluster: Cluster
     let engine: Engine
-    let verbose: Bool
     /// The "remove at exit" entry; dropped once the script removes the cluster itself.
     var cleanup: CleanupRegistry.Handle?
 
-    init(_ cluster: Cluster, engine: Engine, verbose: Bool) {
-        self.cluster = cluster; self.engine = engine; self.verbose = verbose
+    init(_ cluster: Cluster, engine: Engine) {
+        self.cluster = cluster; self.engine = engine
     }
 
     var luaDescription: String { cluster.name }
@@ -49,7 +48,7 @@ final class ClusterHandle: LuaObject {
             let names = try nodeList(ctx, 2)
             let options = try ctx.options(3)
             let gently = try options?.boolean("gently") ?? true
-            let timeout = try options?.number("timeout") ?? 30
+            let timeout = try options?.number("timeout") ?? Defaults.stopTimeout
             let cluster = h.cluster
             return ctx.suspend { try await cluster.stop(nodes: names, gently: gently, timeout: timeout) }
         }
@@ -58,6 +57,15 @@ final class ClusterHandle: LuaObject {
             let cluster = h.cluster
             // The removal at exit stays registered until this one succeeded: it retries a failed one.
             return ctx.suspend({ try await cluster.remove() }) { ctx, _ in
+                if let entry = h.cleanup { ctx.cleanup.remove(entry); h.cleanup = nil }
+                return 0
+            }
+        }
+
+        // keep(): left running when the script ends (the test runner's --keep-on-failure).
+        m.method("keep") { h, ctx in
+            let cluster = h.cluster
+            return ctx.suspend({ try await cluster.keepAfterExit() }) { ctx, _ in
                 if let entry = h.cleanup { ctx.cleanup.remove(entry); h.cleanup = nil }
                 return 0
             }
@@ -140,7 +148,8 @@ final class ClusterHandle: LuaObject {
 
         m.method("exec") { h, ctx in
             let name = try ctx.string(2)
-            var request = ExecRequest(argv: try ctx.stringList(3))
+            // A string runs through the shell: Core's rule, for every path that takes one.
+            var request = ExecRequest(argv: ctx.type(at: 3) == .string ? ShellCommand.argv(try ctx.string(3)) : try ctx.stringList(3))
             if request.argv.isEmpty { throw LuaArgumentError(3, detail: "the command is empty") }
             if let options = try ctx.options(4) {
                 request.env = try options.stringMap("env") ?? [:]
@@ -171,7 +180,7 @@ final class ClusterHandle: LuaObject {
             let options = try ctx.options(4)
             let pattern = try LogPattern(try ctx.string(3), plain: try options?.boolean("plain") ?? false)
             let from = Int64(try options?.integer("from") ?? 0)
-            let timeout = try options?.number("timeout") ?? 60
+            let timeout = try options?.number("timeout") ?? Defaults.waitLogTimeout
             let count = try options?.integer("count") ?? 1
             guard count >= 1 else { throw LuaArgumentError(4, detail: "field 'count': must be at least 1") }
             let cluster = h.cluster
@@ -237,15 +246,15 @@ final class ClusterHandle: LuaObject {
             try ctx.checkTable(2)
             let value = try LuaData.read(at: 2, on: ctx.state, path: "run_once")
             let spec = try serviceSpec(.map([("name", .string("once"))] + (value.mapEntries ?? [])))
-            let timeout: Double
-            switch value["timeout"] { case .int(let i)?: timeout = Double(i); case .double(let d)?: timeout = d; default: timeout = 300 }
+            let timeout = try ctx.options(2)?.number("timeout") ?? Defaults.runOnceTimeout
             let cluster = h.cluster
             return ctx.suspend({
                 try await cluster.runOnce(image: spec.image, command: spec.command, entrypoint: spec.entrypoint, env: spec.env,
                                           timeout: timeout)
             }) { ctx, result in
-                ctx.push(.table(["code": .integer(Int(result.code)), "output": .string(result.output),
-                                 "duration": .number(result.duration)]))
+                // `output` (stdout, then stderr) stays for scripts written before the two were apart.
+                ctx.push(.table(["code": .integer(Int(result.code)), "stdout": .string(result.stdout), "stderr": .string(result.stderr),
+                                 "output": .string(result.stdout + result.stderr), "duration": .number(result.duration)]))
                 return 1
             }
         }
@@ -256,9 +265,10 @@ final class ClusterHandle: LuaObject {
         let names = try nodeList(ctx, 2)
         let options = try ctx.options(3)
         let wait: Bool = try options?.boolean("wait") ?? true
-        let timeout: Double = try options?.number("timeout") ?? 120
+        // Nil: the profile's ready.timeout, else Defaults.startTimeout (Core decides).
+        let timeout: Double? = try options?.number("timeout")
         let cluster = h.cluster
-        let printer: StartProgressPrinter? = h.verbose && wait ? StartProgressPrinter(cluster: cluster.name) : nil
+        let printer = wait ? ctx.vm.settings.startProgress?(cluster.name) : nil
         let work: @Sendable () async throws -> Void = {
             defer { printer?.finish() }
             try await cluster.start(nodes: names, wait: wait, timeout: timeout, progress: { progress in printer?.update(progress) })
@@ -271,17 +281,13 @@ final class ClusterHandle: LuaObject {
         ctx.isNoneOrNil(index) ? nil : try ctx.stringList(index)
     }
 
-    /// `{name =, image =, env =, command =, entrypoint =, volumes =, ports =}`; `command` may be a
-    /// string (run with `sh -c`).
+    /// `{name =, image =, env =, command =, entrypoint =, volumes =, ports =}`; read as a plan, so
+    /// a string `command` runs through the shell there.
     private static func serviceSpec(_ value: ConfigValue) throws -> ServiceSpec {
         guard case .string(let name)? = value["name"], case .string(let image)? = value["image"] else {
             throw LuaError(kind: "usage", "a service needs a name and an image")
         }
-        var plan = value
-        if case .string(let shell)? = value["command"] {
-            plan = .map((value.mapEntries ?? []).filter { $0.key != "command" } + [("command", .list([.string("sh"), .string("-c"), .string(shell)]))])
-        }
-        let read = try PlanReader(node: name, plan: plan).read()
+        let read = try PlanReader(node: name, plan: value).read()
         var spec = ServiceSpec(name: name, image: image)
         spec.env = read.env
         spec.command = read.command

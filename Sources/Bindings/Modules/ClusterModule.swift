@@ -1,6 +1,5 @@
 import Core
 import Foundation
-import Synchronization
 
 /// `ccm.core`: the Swift half of the `cluster` global. `lua/ccm/cluster.lua` turns specs into
 /// plans with the profile and calls these; each call translates arguments and hands the work to
@@ -12,7 +11,18 @@ enum ClusterModule {
         module.function("attach", attach)
         module.function("list", list)
         module.function("merge_config", mergeConfig)
+        module.function("defaults", defaults)
         return module
+    }
+
+    /// defaults() -> Core's default time limits, so the Lua library (wait_until) uses the same ones.
+    static func defaults(_ ctx: LuaCallContext) throws -> LuaReturn {
+        ctx.push(.table([
+            "start_timeout": .number(Defaults.startTimeout), "stop_timeout": .number(Defaults.stopTimeout),
+            "wait_log_timeout": .number(Defaults.waitLogTimeout), "wait_until_timeout": .number(Defaults.waitUntilTimeout),
+            "wait_until_interval": .number(Defaults.waitUntilInterval), "run_once_timeout": .number(Defaults.runOnceTimeout),
+        ]))
+        return 1
     }
 
     /// create{name=, profile=, image=, runtime=, start_order=, keep=, nodes={{name=, index=, dc=, config=, plan=}}}
@@ -37,15 +47,20 @@ enum ClusterModule {
         // is finished or rolled back, never abandoned. The removal at exit is registered now, before
         // anything exists, and waits for that task, so an interrupt at any moment leaves nothing.
         let creation = Task { () throws -> Cluster in
-            let runtime = try await Engines.shared.runtime(requested)
+            let runtime = try await EngineCache.shared.runtime(requested)
             return try await Cluster.create(clusterSpec, runtime: runtime, store: store)
         }
-        let atExit = keep ? nil : ctx.cleanup.add("remove cluster \(name)") {
-            guard let cluster = try? await creation.value else { return }   // failed: Core rolled it back
-            await removeAtExit(cluster)
-        }
+        // A kept cluster's entry removes nothing: it tells, after a Ctrl-C, that the cluster stays.
+        let failures = ctx.cleanup.failures
+        let atExit = ctx.cleanup.add(keep ? "keep cluster \(name)" : "remove cluster \(name)", reporting: {
+            guard let cluster = try? await creation.value else { return nil }   // failed: Core rolled it back
+            if keep { return "kept cluster \(name) (remove it with `ccm-lua rm \(name)`)" }
+            if await removeAtExit(cluster) { return "removed cluster \(name)" }
+            failures.note()
+            return nil
+        })
         return ctx.suspend({ try await creation.value }, then: { ctx, cluster in
-            let handle = ClusterHandle(cluster, engine: cluster.runtime.engine, verbose: ctx.vm.log.isEnabled(.info))
+            let handle = ClusterHandle(cluster, engine: cluster.runtime.engine)
             handle.cleanup = atExit
             ctx.push(handle)
             return 1
@@ -54,10 +69,14 @@ enum ClusterModule {
 
     /// Removes a cluster the script did not keep; a failure is reported with what to do, since the
     /// script has ended and cannot handle it.
-    static func removeAtExit(_ cluster: Cluster) async {
-        do { try await cluster.remove() } catch {
+    static func removeAtExit(_ cluster: Cluster) async -> Bool {
+        do {
+            try await cluster.remove()
+            return true
+        } catch {
             let text = "ccm-lua: could not remove cluster '\(cluster.name)': \(error)\n  remove what is left with `ccm-lua rm \(cluster.name)`\n"
             FileHandle.standardError.write(Data(text.utf8))
+            return false
         }
     }
 
@@ -85,14 +104,14 @@ enum ClusterModule {
         let store = StateStore.fromEnvironment()
         return ctx.suspend({ () -> Result<Cluster, ClusterError> in
             do {
-                return .success(try await Cluster.attach(name, store: store) { engine in try Engines.shared.cached(engine) })
+                return .success(try await Cluster.attach(name, store: store) { engine in EngineCache.shared.cached(engine) })
             } catch let error as ClusterError where error.kind == .notFound {
                 return .failure(error)
             }
         }, then: { ctx, result in
             switch result {
             case .success(let cluster):
-                ctx.push(ClusterHandle(cluster, engine: cluster.runtime.engine, verbose: ctx.vm.log.isEnabled(.info)))
+                ctx.push(ClusterHandle(cluster, engine: cluster.runtime.engine))
                 return 1
             case .failure(let error):
                 ctx.pushNil()
@@ -118,42 +137,6 @@ enum ClusterModule {
     }
 }
 
-/// The engines this process uses, discovered once: discovery asks the engine for its version.
-public final class Engines: Sendable {
-    public static let shared = Engines()
-
-    /// Uses `runtime` for its engine (and as the default) instead of discovering one: for tests
-    /// with `CoreTesting.FakeContainerRuntime`, and for programs that embed the host.
-    public func use(_ runtime: any ContainerRuntime) {
-        known.withLock { $0[runtime.engine] = runtime }
-        defaultEngine.withLock { $0 = runtime.engine }
-    }
-
-    private let known = Mutex<[Engine: any ContainerRuntime]>([:])
-    private let defaultEngine = Mutex<Engine?>(nil)
-
-    /// The runtime for `engine`, or the default one (CCM_LUA_RUNTIME, CCM_CONTAINER_RUNTIME, then
-    /// the first engine that answers).
-    func runtime(_ engine: Engine?) async throws -> any ContainerRuntime {
-        if let engine, let runtime = known.withLock({ $0[engine] }) { return runtime }
-        if engine == nil, let chosen = defaultEngine.withLock({ $0 }), let runtime = known.withLock({ $0[chosen] }) { return runtime }
-        var environment = ProcessInfo.processInfo.environment
-        if let engine { environment[EngineDiscovery.runtimeVariable] = engine.rawValue }
-        let runtime = try await EngineDiscovery(environment: environment).discover()
-        known.withLock { $0[runtime.engine] = runtime }
-        if engine == nil { defaultEngine.withLock { $0 = runtime.engine } }
-        return runtime
-    }
-
-    /// For attaching: the engine a cluster was created with, without probing again.
-    func cached(_ engine: Engine) throws -> any ContainerRuntime {
-        if let runtime = known.withLock({ $0[engine] }) { return runtime }
-        let runtime = EngineDiscovery.runtime(for: engine)
-        known.withLock { $0[engine] = runtime }
-        return runtime
-    }
-}
-
 extension ClusterError: LuaErrorConvertible {
     public var luaError: LuaError {
         let kind: String
@@ -161,8 +144,9 @@ extension ClusterError: LuaErrorConvertible {
         case .usage, .notFound: kind = "usage"
         case .config: kind = "config"
         case .timeout: kind = "timeout"
+        case .exited: kind = "exited"
         case .state: kind = "runtime"
         }
-        return LuaError(kind: kind, description, node: node)
+        return LuaError(kind: kind, description, node: node, code: exitCode.map(Int.init))
     }
 }

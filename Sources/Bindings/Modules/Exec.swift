@@ -9,13 +9,13 @@ enum Exec {
         return module
     }
 
-    /// cmd: an argv table (run exactly) or a string (run by `sh -c`).
+    /// cmd: an argv table (run exactly) or a string (run through the shell: Core's `ShellCommand`).
     /// opts: env (table), workdir, timeout (seconds), stdin (string).
     /// Returns {code=, stdout=, stderr=, duration=}; a non-zero exit is a result, not an error.
     static func host(_ ctx: LuaCallContext) throws -> LuaReturn {
         let argv: [String]
         switch ctx.type(at: 1) {
-        case .string: argv = ["sh", "-c", try ctx.string(1)]
+        case .string: argv = ShellCommand.argv(try ctx.string(1))
         case .table:
             argv = try ctx.stringList(1)
             if argv.isEmpty { throw LuaArgumentError(1, detail: "the command is empty") }

@@ -33,8 +33,8 @@ enum ImageModule {
         return ctx.suspend({
             try await ImagePolicy.ensure(reference, policy: .always, runtime: try await Engines.shared.runtime(engine),
                                          progress: progress)
-        }) { ctx, pinned in
-            ctx.push(pinned.id)
+        }) { ctx, info in
+            ctx.push(info.id)
             return 1
         }
     }

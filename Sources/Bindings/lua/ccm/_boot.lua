@@ -47,15 +47,41 @@ local lazy = {
   exec = "ccm.exec",
   wait_until = "ccm.wait",
   cluster = "ccm.cluster",
+  fault = "ccm.fault",
   image = "ccm.image",
 }
+-- The test runner's words (ccm.test): fields of the module, loaded when a script first uses one.
+local fields = { wait_until = true }
+for _, name in ipairs { "describe", "it", "pending", "before_each", "after_each", "setup", "teardown", "lazy_setup",
+                        "strict_setup" } do
+  lazy[name], fields[name] = "ccm.test", true
+end
 setmetatable(_G, {
   __index = function(globals, name)
     local module = lazy[name]
     if module == nil then return nil end
     local value = require(module)
-    if name == "wait_until" then value = value.wait_until end
+    if fields[name] then value = value[name] end
     rawset(globals, name, value)
     return value
   end,
+})
+
+-- 4. assert: Lua's own when called, busted/luassert-style checks as fields (ccm.assert, loaded
+-- on first use).
+local lua_assert = assert
+-- Raises what Lua's assert raises ("file:LINE: message" for a string, at the caller's line), from
+-- a function the test runner can recognise as a failed assertion.
+local function plain_assert(_, ...)
+  if select("#", ...) == 0 then return lua_assert() end
+  local v, message = ...
+  if v then return ... end
+  if select("#", ...) < 2 then message = "assertion failed!" end
+  error(message, 2)
+end
+package.loaded["ccm.assert.base"] = plain_assert
+assert = setmetatable({}, {
+  __call = plain_assert,
+  __index = function(_, key) return require("ccm.assert")[key] end,
+  __name = "ccm.assert",
 })

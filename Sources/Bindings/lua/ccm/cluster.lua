@@ -14,7 +14,7 @@ local SPEC_FIELDS = {
   name = "string", profile = "string|table", image = "string", nodes = "number|table", runtime = "string",
   config = "table", env = "table", args = "table", cpus = "number", memory = "string", cap_add = "table",
   volumes = "table", ports = "table", start = "boolean", keep = "boolean", timeout = "number",
-  pull = "string",
+  user = "string", owner = "string", pull = "string",
 }
 
 -- Errors ---------------------------------------------------------------------------------------
@@ -38,15 +38,13 @@ local function check_type(value, expected, what)
   usage(("%s must be a %s, got %s"):format(what, (expected:gsub("|", " or ")), actual))
 end
 
---- The standard "bad argument #n to 'name' (table expected, got string)", at the user's line.
-local function check_arg(n, name, value, expected)
-  local actual = type(value)
-  for t in expected:gmatch("[^|]+") do
-    if actual == t then return end
-  end
-  usage(("bad argument #%d to '%s' (%s expected, got %s)"):format(n, name, (expected:gsub("|", " or ")),
-    value == nil and "no value" or actual))
-end
+local check, options = errors.check, errors.options
+
+-- Options of each method, in the order the docs list them (errors.options).
+local START_OPTIONS = "wait:boolean timeout:number"
+local STOP_OPTIONS = "gently:boolean timeout:number"
+local EXEC_OPTIONS = "env:table user:string workdir:string timeout:number stdin:string"
+local WAIT_LOG_OPTIONS = "from:ccm.LogMark|number timeout:number count:integer plain:boolean"
 
 -- Profiles -------------------------------------------------------------------------------------
 
@@ -176,6 +174,8 @@ local function apply_spec(plan, spec)
   plan.cap_add = plan.cap_add or spec.cap_add
   plan.volumes = plan.volumes or spec.volumes
   plan.ports = plan.ports or spec.ports
+  plan.user = plan.user or spec.user
+  plan.owner = plan.owner or spec.owner
   return plan
 end
 
@@ -219,7 +219,13 @@ function M.create(spec)
   for key, value in pairs(spec) do
     local expected = SPEC_FIELDS[key] or allowed[key]
     if not expected then
-      usage(("unknown field '%s' in the cluster spec (profile %s)"):format(tostring(key), profile_name(profile)))
+      local names = {}
+      for name in pairs(SPEC_FIELDS) do names[#names + 1] = name end
+      for name in pairs(allowed) do names[#names + 1] = name end
+      table.sort(names)
+      local closest = errors.suggest(key, names)
+      usage(("unknown field '%s' in the cluster spec (profile %s%s)"):format(tostring(key), profile_name(profile),
+        closest and ("; did you mean '" .. closest .. "'?") or ""))
     end
     if expected ~= "any" then check_type(value, expected, "spec." .. key) end
   end
@@ -318,15 +324,16 @@ local function node_names(c, nodes)
   return names
 end
 
+-- A timeout the script did not give stays nil: Core's Defaults has the one default.
 function Cluster:start(opts)
-  opts = opts or {}
-  self._handle:start(nil, { wait = opts.wait ~= false, timeout = opts.timeout or 120 })
+  opts = options("c:start", 1, opts, START_OPTIONS)
+  self._handle:start(nil, { wait = opts.wait ~= false, timeout = opts.timeout })
   return self
 end
 
 function Cluster:stop(opts)
-  opts = opts or {}
-  self._handle:stop(nil, { gently = opts.gently ~= false, timeout = opts.timeout or 30 })
+  opts = options("c:stop", 1, opts, STOP_OPTIONS)
+  self._handle:stop(nil, { gently = opts.gently ~= false, timeout = opts.timeout })
   return self
 end
 
@@ -343,7 +350,7 @@ function Cluster:images()
 end
 
 function Cluster:add_node(opts)
-  opts = opts or {}
+  opts = options("c:add_node", 1, opts, "dc:string start:boolean timeout:number")
   local profile = self._profile
   if not profile or not self._view then
     usage("add_node needs the cluster's profile, which was a table given to cluster.create; pass the profile as a module name to grow the cluster from another script")
@@ -384,6 +391,8 @@ end
 
 --- Every node's log matches `pattern` (opts as n:wait_log); returns {node name = line(s)}.
 function Cluster:wait_log_all(pattern, opts)
+  check(1, "wait_log_all", pattern, "string")
+  options("c:wait_log_all", 2, opts, WAIT_LOG_OPTIONS)
   local branches = {}
   for i, n in ipairs(self._nodes) do
     branches[i] = function() return n:wait_log(pattern, opts) end
@@ -396,6 +405,8 @@ end
 
 function Cluster:add_service(spec)
   check_type(spec, "table", "add_service's argument")
+  options("c:add_service", 1, spec,
+    "name:string image:string command:string|table entrypoint:string|table env:table volumes:table ports:table")
   check_type(spec.name, "string", "service name")
   check_type(spec.image, "string", "service image")
   return self._handle:add_service(spec)
@@ -403,20 +414,19 @@ end
 
 function Cluster:run_once(spec)
   check_type(spec, "table", "run_once's argument")
+  options("c:run_once", 1, spec, "image:string command:string|table entrypoint:string|table env:table timeout:number")
   check_type(spec.image, "string", "run_once image")
   return self._handle:run_once(spec)
 end
 
 Cluster._node_names = node_names
 
+-- Faults (lua/ccm/fault.lua): partition(groups... | preset, [opts]) and heal every fault.
+function Cluster:partition(...) return require("ccm.fault").partition(self, ...) end
+function Cluster:heal() require("ccm.fault").heal_all(self) end
+
 -- Node methods ---------------------------------------------------------------------------------
 
-function Node.__index(n, key)
-  local method = Node[key]
-  if method ~= nil then return method end
-  local profile = rawget(n, "cluster")._profile
-  return profile and profile.methods and profile.methods[key]
-end
 Node.__name = "ccm.Node"
 function Node.__tostring(n) return ("Node(%s/%s)"):format(n.cluster.name, n.name) end
 
@@ -426,39 +436,45 @@ function Node:ip() return h(self):ip(self.name) end
 function Node:state() return h(self):state(self.name) end
 
 function Node:start(opts)
-  opts = opts or {}
-  h(self):start({ self.name }, { wait = opts.wait ~= false, timeout = opts.timeout or 120 })
+  opts = options("n:start", 1, opts, START_OPTIONS)
+  h(self):start({ self.name }, { wait = opts.wait ~= false, timeout = opts.timeout })
   return self
 end
 
 function Node:stop(opts)
-  opts = opts or {}
-  h(self):stop({ self.name }, { gently = opts.gently ~= false, timeout = opts.timeout or 30 })
+  opts = options("n:stop", 1, opts, STOP_OPTIONS)
+  h(self):stop({ self.name }, { gently = opts.gently ~= false, timeout = opts.timeout })
   return self
 end
 
 function Node:restart(opts)
-  opts = opts or {}
+  opts = options("n:restart", 1, opts, "wait:boolean timeout:number gently:boolean stop_timeout:number")
   self:stop { gently = opts.gently, timeout = opts.stop_timeout }
   return self:start { wait = opts.wait, timeout = opts.timeout }
 end
 
-function Node:kill(signal) h(self):kill(self.name, signal or "KILL"); return self end
-function Node:pause() h(self):pause(self.name); return self end
+-- With an options table, kill and pause are faults: a handle, a duration, healed at the end.
+function Node:kill(signal)
+  if type(signal) == "table" then return require("ccm.fault").kill(self, signal) end
+  h(self):kill(self.name, signal or "KILL"); return self
+end
+function Node:pause(opts)
+  if opts ~= nil then return require("ccm.fault").pause(self, opts) end
+  h(self):pause(self.name); return self
+end
 function Node:resume() h(self):resume(self.name); return self end
 
+-- A string command goes to Swift as it is: Core's ShellCommand decides how a shell runs it.
 function Node:exec(cmd, opts)
-  check_arg(1, "exec", cmd, "string|table")
-  if type(cmd) == "string" then cmd = { "sh", "-c", cmd } end
-  return h(self):exec(self.name, cmd, opts or {})
+  check(1, "exec", cmd, "string|table")
+  return h(self):exec(self.name, cmd, options("n:exec", 2, opts, EXEC_OPTIONS))
 end
 
 function Node:run(cmd, opts)
-  check_arg(1, "run", cmd, "string|table")
-  local argv = type(cmd) == "string" and { "sh", "-c", cmd } or cmd
-  local result = h(self):exec(self.name, argv, opts or {})
+  check(1, "run", cmd, "string|table")
+  local result = h(self):exec(self.name, cmd, options("n:run", 2, opts, EXEC_OPTIONS))
   if result.code ~= 0 then
-    local shown = type(cmd) == "string" and cmd or table.concat(argv, " ")
+    local shown = type(cmd) == "string" and cmd or table.concat(cmd, " ")
     local stderr = result.stderr:gsub("%s+$", "")
     fail("exec", ("%s: `%s` exited %d%s"):format(self.name, shown, result.code,
       stderr ~= "" and (": " .. stderr) or ""),
@@ -476,40 +492,38 @@ function Node:mark_log()
   return setmetatable({ node = self.name, offset = h(self):mark(self.name) }, Mark)
 end
 
-local function log_opts(n, opts)
-  opts = opts or {}
+local function log_opts(n, opts, caller, fields)
+  opts = options(caller, 2, opts, fields)
   local from = opts.from
   if getmetatable(from) == Mark then
     if from.node ~= n.name then
       usage(("a mark of %s cannot be used on %s"):format(from.node, n.name))
     end
     from = from.offset
-  elseif from ~= nil and type(from) ~= "number" then
-    usage("opts.from must be a mark from n:mark_log()")
   end
-  return { from = from, timeout = opts.timeout or 60, count = opts.count or 1, plain = opts.plain or false }
+  return { from = from, timeout = opts.timeout, count = opts.count or 1, plain = opts.plain or false }
 end
 
 function Node:wait_log(pattern, opts)
-  check_arg(1, "wait_log", pattern, "string")
-  local o = log_opts(self, opts)
+  check(1, "wait_log", pattern, "string")
+  local o = log_opts(self, opts, "n:wait_log", WAIT_LOG_OPTIONS)
   local lines = h(self):wait_log(self.name, pattern, o)
   if o.count == 1 then return lines[1] end
   return lines
 end
 
 function Node:grep_log(pattern, opts)
-  check_arg(1, "grep_log", pattern, "string")
-  return h(self):grep_log(self.name, pattern, log_opts(self, opts))
+  check(1, "grep_log", pattern, "string")
+  return h(self):grep_log(self.name, pattern, log_opts(self, opts, "n:grep_log", "from:ccm.LogMark|number plain:boolean"))
 end
 
 function Node:logs(opts)
-  opts = opts or {}
+  opts = options("n:logs", 1, opts, "tail:integer")
   return h(self):logs(self.name, opts.tail or 100)
 end
 
 function Node:set_config(tbl)
-  check_arg(1, "set_config", tbl, "table")
+  check(1, "set_config", tbl, "table")
   local c = self.cluster
   if not c._profile or not c._view then
     usage("set_config needs the cluster's profile, which was a table given to cluster.create; pass the profile as a module name to reconfigure the cluster from another script")
@@ -522,14 +536,42 @@ end
 function Node:config() return h(self):config(self.name) end
 
 function Node:put_file(path, content)
-  check_arg(1, "put_file", path, "string")
-  check_arg(2, "put_file", content, "string")
+  check(1, "put_file", path, "string")
+  check(2, "put_file", content, "string")
   h(self):put_file(self.name, path, content)
 end
 
 function Node:get_file(path)
-  check_arg(1, "get_file", path, "string")
+  check(1, "get_file", path, "string")
   return h(self):get_file(self.name, path)
+end
+
+-- Every method checks its self first, so `n.exec("ls")` (a dot for a colon) says so. Profile
+-- helpers (n:etcdctl) get the same check when looked up.
+local function checked(class, name, method)
+  return function(self, ...)
+    errors.check_self(self, name, class)
+    return method(self, ...)
+  end
+end
+for _, class in ipairs { Cluster, Node } do
+  for name, method in pairs(class) do
+    if type(method) == "function" and not name:match("^_") then class[name] = checked(class, name, method) end
+  end
+end
+local profile_methods = setmetatable({}, { __mode = "k" })
+function Node.__index(n, key)
+  local method = Node[key]
+  if method ~= nil then return method end
+  local profile = rawget(n, "cluster")._profile
+  local helper = profile and profile.methods and profile.methods[key]
+  if type(helper) ~= "function" then return helper end
+  local wrapped = profile_methods[helper]
+  if not wrapped then
+    wrapped = checked(Node, key, helper)
+    profile_methods[helper] = wrapped
+  end
+  return wrapped
 end
 
 M.Cluster, M.Node = Cluster, Node

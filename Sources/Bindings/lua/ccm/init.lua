@@ -9,4 +9,10 @@ function ccm.on_exit(fn, name)
   host.on_exit(fn, name)
 end
 
+-- The run's seed (`ccm-lua test --seed`, else CCM_LUA_SEED, else random): the one number that
+-- makes test order, generated names and fault choices repeatable.
+function ccm.seed()
+  return require("ccm.runner").seed()
+end
+
 return ccm

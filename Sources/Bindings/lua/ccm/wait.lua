@@ -1,5 +1,7 @@
--- wait_until(fn, {timeout = 30, interval = 0.2}): calls fn until it returns a truthy value.
+-- wait_until(fn, {timeout =, interval =}): calls fn until it returns a truthy value. The defaults
+-- are Core's (Sources/Core/Defaults.swift), so docs and code quote one number.
 local errors = require "ccm.errors"
+local defaults = require("ccm.core").defaults()
 
 local M = {}
 
@@ -8,15 +10,10 @@ local fatal = { usage = true, interrupted = true, cancelled = true }
 
 function M.wait_until(fn, opts)
   errors.check(1, "wait_until", fn, "function")
-  errors.check(2, "wait_until", opts, "table", true)
-  opts = opts or {}
-  local timeout, interval = opts.timeout or 30, opts.interval or 0.2
-  if type(timeout) ~= "number" or timeout < 0 then
-    errors.argument(2, "wait_until", "field 'timeout': a number >= 0 expected")
-  end
-  if type(interval) ~= "number" or interval < 0 then
-    errors.argument(2, "wait_until", "field 'interval': a number >= 0 expected")
-  end
+  opts = errors.options("wait_until", 2, opts, "timeout:number interval:number")
+  local timeout, interval = opts.timeout or defaults.wait_until_timeout, opts.interval or defaults.wait_until_interval
+  if timeout < 0 then errors.argument(2, "wait_until", "field 'timeout': a number >= 0 expected") end
+  if interval < 0 then errors.argument(2, "wait_until", "field 'interval': a number >= 0 expected") end
 
   local deadline = now() + timeout
   local last_error

@@ -10,17 +10,12 @@ local profile = {
   spec_fields = { command = "table|string", entrypoint = "table|string", ready = "table" },
 }
 
-local READY_FIELDS = { log = "string", plain = "boolean", probe = "table", interval = "number" }
+local READY_FIELDS = { log = "string", plain = "boolean", probe = "table", interval = "number", timeout = "number" }
 
 function profile.image(spec)
   return spec.image
 end
 
---- A command string runs with `sh -c`, as for n:exec; a table is the argv.
-local function command(value)
-  if type(value) == "string" then return { "sh", "-c", value } end
-  return value
-end
 
 --- An entrypoint string is the program (as `docker run --entrypoint` takes it).
 local function entrypoint(value)
@@ -33,7 +28,7 @@ local function check_ready(ready)
   for key, value in pairs(ready) do
     local expected = READY_FIELDS[key]
     if expected == nil then
-      errors.raise("usage", ("unknown field '%s' in spec.ready (fields: log, plain, probe, interval)"):format(tostring(key)))
+      errors.raise("usage", ("unknown field '%s' in spec.ready (fields: log, plain, probe, interval, timeout)"):format(tostring(key)))
     end
     if type(value) ~= expected then
       errors.raise("usage", ("spec.ready.%s must be a %s, got %s"):format(key, expected, type(value)))
@@ -45,7 +40,7 @@ end
 function profile.node(node, cluster)
   local spec = cluster.spec
   return {
-    command = command(spec.command),
+    command = spec.command, -- a string runs through a shell, as for n:exec (Core's ShellCommand)
     entrypoint = entrypoint(spec.entrypoint),
     ready = check_ready(spec.ready),
   }

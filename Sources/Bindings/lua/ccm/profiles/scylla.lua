@@ -9,6 +9,9 @@ local profile = {
   name = "scylla",
   -- Classic Scylla bootstraps one node at a time: start the next once the previous serves CQL.
   start_order = "one-by-one",
+  -- The test runner's error-log gate (Swift Regex): error lines and backtraces.
+  error_patterns = { "(^|\\s)ERROR\\s", "Backtrace:" },
+  ignore_log_patterns = {},
   -- Spec fields this profile reads besides the common ones: --smp and scylla's own --memory
   -- (spec.memory is the container's limit).
   spec_fields = { smp = "number", scylla_memory = "string" },

@@ -1,3 +1,4 @@
+import Bindings
 import Core
 import Foundation
 import Synchronization
@@ -5,7 +6,7 @@ import Synchronization
 /// Shows a cluster start a person can follow. On a terminal, one status line rewritten in place
 /// (ready nodes, awaited nodes, elapsed time, ticking every half second); otherwise one plain log
 /// line per node that became ready, so CI logs stay readable.
-final class StartProgressPrinter: Sendable {
+final class StartProgressPrinter: StartProgressObserver {
     private let cluster: String
     private let live = isatty(2) == 1
     private struct State { var last: StartProgress?; var ticker: Task<Void, Never>?; var began = ContinuousClock.now }

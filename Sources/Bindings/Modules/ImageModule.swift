@@ -18,7 +18,7 @@ enum ImageModule {
     static func exists(_ ctx: LuaCallContext) throws -> LuaReturn {
         let reference = try ctx.string(1)
         let engine = try engine(ctx, 2)
-        return ctx.suspend({ try await Engines.shared.runtime(engine).imageExists(reference) }) { ctx, found in
+        return ctx.suspend({ try await EngineCache.shared.runtime(engine).imageExists(reference) }) { ctx, found in
             ctx.push(found)
             return 1
         }
@@ -31,7 +31,7 @@ enum ImageModule {
         let engine = try engine(ctx, 2)
         let progress = ImageOutput.terminal()
         return ctx.suspend({
-            try await ImagePolicy.ensure(reference, policy: .always, runtime: try await Engines.shared.runtime(engine),
+            try await ImagePolicy.ensure(reference, policy: .always, runtime: try await EngineCache.shared.runtime(engine),
                                          progress: progress)
         }) { ctx, info in
             ctx.push(info.id)
@@ -43,7 +43,7 @@ enum ImageModule {
     static func inspect(_ ctx: LuaCallContext) throws -> LuaReturn {
         let reference = try ctx.string(1)
         let engine = try engine(ctx, 2)
-        return ctx.suspend({ try await Engines.shared.runtime(engine).inspectImage(reference) }) { ctx, info in
+        return ctx.suspend({ try await EngineCache.shared.runtime(engine).inspectImage(reference) }) { ctx, info in
             ctx.push(table(info))
             return 1
         }
@@ -76,7 +76,7 @@ enum ImageModule {
         let built = request
         return ctx.suspend({ () -> String in
             defer { output.close() }
-            let runtime = try await Engines.shared.runtime(engine)
+            let runtime = try await EngineCache.shared.runtime(engine)
             try await runtime.buildImage(built)
             return try await runtime.inspectImage(tag).id
         }) { ctx, id in

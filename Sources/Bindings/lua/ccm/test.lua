@@ -212,6 +212,8 @@ local function describe_failure(err)
     traceback = clean_traceback(debug.traceback("", 2)),
     step = (errors.is(err) and rawget(err, "step")) or last_step(),
     error = err,
+    -- the error's kind, for the steps it passes through (log.step records it)
+    kind = (errors.is(err) and err.kind) or (failed and "assertion") or nil,
   }
   if errors.is(err) and err.kind == "interrupted" then record.interrupted = true end
   return setmetatable(record, Record)

@@ -115,11 +115,11 @@ struct Test: AsyncParsableCommand {
         let outputs = RunOutputs(artifacts: artifacts, list: list)
         var arguments = workerArguments()
         if artifacts == nil, !list { arguments += ["--failure-artifacts", outputs.artifacts.path] }
-        let frozenArguments = arguments
+        let frozenArguments = arguments, listing = list
         await pool.run(ordered, width: j) { file, eventsFD in
-            let history = outputs.workerHistory(for: file)
+            let history = listing ? [] : ["--history-out", outputs.workerHistory(for: file).path]
             return try ChildProcess.spawn([ChildProcess.currentExecutable, "test", "--events-fd", "3"] + frozenArguments
-                                          + ["--history-out", history.path, "--", file],
+                                          + history + ["--", file],
                                           environment: environment, files: [0: 0, 1: 1, 2: 2, 3: eventsFD], newProcessGroup: true)
         }
         let report = console.finish()

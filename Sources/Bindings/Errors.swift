@@ -33,16 +33,9 @@ extension LuaError: LuaErrorConvertible {
 
 extension RuntimeError: LuaErrorConvertible {
     public var luaError: LuaError {
-        let luaKind: String
-        switch kind {
-        case .imageNotFound: luaKind = "image"
-        case .timeout: luaKind = "timeout"
-        case .execFailed: luaKind = "exec"
-        default: luaKind = "runtime"
-        }
         let err = stderr.trimmingCharacters(in: .whitespacesAndNewlines)
         let advice = hint.flatMap { summary.contains($0) ? nil : " (hint: \($0))" } ?? ""
-        return LuaError(kind: luaKind, summary + advice,
+        return LuaError(kind: scriptKind, summary + advice,
                         cmd: command.isEmpty ? nil : command.map(shellQuoted).joined(separator: " "),
                         code: exitCode.map(Int.init), stderr: err.isEmpty ? nil : stderr)
     }

@@ -14,6 +14,26 @@ extension Cluster {
     /// longest of the nodes' `readiness.timeout`, else `Defaults.startTimeout`.
     public func start(nodes names: [String]? = nil, wait: Bool = true, timeout: Double? = nil,
                       progress: (@Sendable (StartProgress) -> Void)? = nil) async throws {
+        // One operation per node, ended when that node is ready (the others may take longer).
+        let history = History.run
+        let started = Dictionary(uniqueKeysWithValues: (names ?? nodeNames).map {
+            ($0, history.begin(kind: "node", name: "start", targets: [$0], details: ["cluster": name]))
+        })
+        let endReady: @Sendable (StartProgress) -> Void = { now in
+            for node in now.ready { if let id = started[node] { history.end(id) } }
+            progress?(now)
+        }
+        do {
+            try await startUnrecorded(nodes: names, wait: wait, timeout: timeout, progress: endReady)
+            for id in started.values { history.end(id) }
+        } catch {
+            for id in started.values { history.end(id, result: "error", error: History.errorKind(error)) }
+            throw error
+        }
+    }
+
+    private func startUnrecorded(nodes names: [String]?, wait: Bool, timeout: Double?,
+                                 progress: (@Sendable (StartProgress) -> Void)?) async throws {
         for name in names ?? nodeNames { try await recreateIfStopped(name) }
         let nodes = try (names ?? nodeNames).map { try node($0) }
         let timeout = timeout ?? nodes.compactMap(\.plan.readiness.timeout).max() ?? Defaults.startTimeout
@@ -168,10 +188,12 @@ extension Cluster {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for node in nodes {
                 group.addTask {
-                    let state = try await self.runtime.inspect(node.container).state
-                    guard state == .running || state == .paused || state == .restarting else { return }
-                    if gently { try await self.runtime.stop(node.container, timeout: timeout) }
-                    else { try await self.runtime.kill(node.container, signal: "KILL") }
+                    try await History.run.record(kind: "node", name: "stop", targets: [node.name], details: ["cluster": self.name]) {
+                        let state = try await self.runtime.inspect(node.container).state
+                        guard state == .running || state == .paused || state == .restarting else { return }
+                        if gently { try await self.runtime.stop(node.container, timeout: timeout) }
+                        else { try await self.runtime.kill(node.container, signal: "KILL") }
+                    }
                 }
             }
             try await group.waitForAll()
@@ -179,15 +201,29 @@ extension Cluster {
     }
 
     public func kill(node: String, signal: String = "KILL") async throws {
-        try await runtime.kill(try self.node(node).container, signal: signal)
+        try await History.run.record(kind: "node", name: "kill", targets: [node], details: ["cluster": name, "signal": signal]) {
+            try await runtime.kill(try self.node(node).container, signal: signal)
+        }
     }
 
-    public func pause(node: String) async throws { try await runtime.pause(try self.node(node).container) }
-    public func resume(node: String) async throws { try await runtime.unpause(try self.node(node).container) }
+    public func pause(node: String) async throws {
+        try await History.run.record(kind: "node", name: "pause", targets: [node], details: ["cluster": name]) {
+            try await runtime.pause(try self.node(node).container)
+        }
+    }
+
+    public func resume(node: String) async throws {
+        try await History.run.record(kind: "node", name: "resume", targets: [node], details: ["cluster": name]) {
+            try await runtime.unpause(try self.node(node).container)
+        }
+    }
 
     public func exec(node: String, _ request: ExecRequest) async throws -> ExecResult {
-        do { return try await runtime.exec(try self.node(node).container, request) }
-        catch { throw MissingShell.explain(error, argv: request.argv, node: node) }
+        try await History.run.record(kind: "exec", name: ShellCommand.display(request.argv), targets: [node],
+                                     details: ["cluster": name], result: { "exit \($0.code)" }) {
+            do { return try await runtime.exec(try self.node(node).container, request) }
+            catch { throw MissingShell.explain(error, argv: request.argv, node: node) }
+        }
     }
 
     public func putFile(node: String, path: String, content: [UInt8]) async throws {

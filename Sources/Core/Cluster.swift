@@ -65,7 +65,7 @@ public actor Cluster {
     }
 
     private static func makeLog(_ node: NodeRecord, cluster: String, runtime: any ContainerRuntime, store: StateStore) -> NodeLog {
-        NodeLog(file: store.logFile(cluster, node.name), runtime: runtime, container: node.container)
+        NodeLog(file: store.logFile(cluster, node.name), runtime: runtime, container: node.container, cluster: cluster)
     }
 
     // MARK: Names
@@ -88,6 +88,13 @@ public actor Cluster {
     /// Creates the network, node folders and containers (not started). On any failure, whatever was
     /// created is removed again before the error is thrown.
     public static func create(_ spec: ClusterSpec, runtime: any ContainerRuntime, store: StateStore) async throws -> Cluster {
+        try await History.run.record(kind: "cluster", name: "create", targets: spec.nodes.map(\.name),
+                                     details: ["cluster": spec.name, "engine": runtime.engine.rawValue]) {
+            try await createUnrecorded(spec, runtime: runtime, store: store)
+        }
+    }
+
+    private static func createUnrecorded(_ spec: ClusterSpec, runtime: any ContainerRuntime, store: StateStore) async throws -> Cluster {
         try validate(name: spec.name)
         guard !spec.nodes.isEmpty else { throw ClusterError(.usage, "a cluster needs at least one node (nodes = 0 given)") }
         let images = try await ensureImages(Set(spec.nodes.map(\.plan.image)), pull: spec.pull, runtime: runtime)
@@ -130,6 +137,12 @@ public actor Cluster {
     /// The nodes' containers are removed at once, while the engine is asked what else carries the
     /// label (services, leftovers of an earlier process); those go as soon as the answer is in.
     public func remove() async throws {
+        try await History.run.record(kind: "cluster", name: "remove", targets: nodeNames, details: ["cluster": name]) {
+            try await removeUnrecorded()
+        }
+    }
+
+    private func removeUnrecorded() async throws {
         try? await faults.healAll()   // nothing of a fault (a paused node, a helper container) outlives the cluster
         await withTaskGroup(of: Void.self) { group in
             for log in logs.values { group.addTask { await log.stopFollowing() } }
@@ -227,8 +240,10 @@ public actor Cluster {
         guard !record.nodes.contains(where: { $0.name == spec.name }) else {
             throw ClusterError(.usage, "cluster '\(name)' has a node named '\(spec.name)' already")
         }
-        let images = try await Cluster.ensureImages([spec.plan.image], runtime: runtime)
-        try await createNodes([spec], images: images)
+        try await History.run.record(kind: "node", name: "create", targets: [spec.name], details: ["cluster": name]) {
+            let images = try await Cluster.ensureImages([spec.plan.image], runtime: runtime)
+            try await createNodes([spec], images: images)
+        }
     }
 
     /// Creates the nodes' folders and containers; the containers all at once (the engine takes

@@ -10,6 +10,8 @@ import Synchronization
 /// Waiters scan the file from their mark and sleep until the follower appends more.
 public final class NodeLog: Sendable {
     public let file: URL
+    /// The cluster it belongs to, for the history ("" when unknown).
+    public let cluster: String
     private let runtime: any ContainerRuntime
     private let container: ContainerRef
     private let appended = ChangeSignal()
@@ -27,8 +29,9 @@ public final class NodeLog: Sendable {
     /// that finds no follower here).
     private let watcher = Mutex<FileWatcher?>(nil)
 
-    public init(file: URL, runtime: any ContainerRuntime, container: ContainerRef) {
+    public init(file: URL, runtime: any ContainerRuntime, container: ContainerRef, cluster: String = "") {
         self.file = file
+        self.cluster = cluster
         self.runtime = runtime
         self.container = container
         try? FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
@@ -147,6 +150,13 @@ public final class NodeLog: Sendable {
     /// has stopped (it prints nothing more until started again).
     public func wait(for pattern: LogPattern, from: Int64 = 0, count: Int = 1, timeout: Double = Defaults.waitLogTimeout,
                      nodeName: String) async throws -> [String] {
+        try await History.run.record(kind: "wait", name: pattern.source, targets: [nodeName], details: ["cluster": cluster]) {
+            try await waitUnrecorded(for: pattern, from: from, count: count, timeout: timeout, nodeName: nodeName)
+        }
+    }
+
+    private func waitUnrecorded(for pattern: LogPattern, from: Int64, count: Int, timeout: Double,
+                                nodeName: String) async throws -> [String] {
         let deadline = ContinuousClock.now + .seconds(timeout)
         if !isFollowing { watchFile() }
         let matches = pattern.matcher()

@@ -9,3 +9,11 @@ public enum ShellCommand {
     /// `["sh", "-c", script]`.
     public static func argv(_ script: String) -> [String] { [shell, "-c", script] }
 }
+
+extension ShellCommand {
+    /// A command as a person reads it: a shell string as written, argv words joined by spaces.
+    public static func display(_ argv: [String]) -> String {
+        if argv.count == 3, argv[0] == shell, argv[1] == "-c" { return argv[2] }
+        return argv.joined(separator: " ")
+    }
+}

@@ -16,8 +16,10 @@ public struct TestRunConfig: Sendable, Equatable {
     public var keepOnFailure = false
     /// For tests that set no `timeout` of their own.
     public var timeout: Double = Defaults.testTimeout
-    /// Where each failed test's node logs are copied.
+    /// Where each failed test's artifacts go (TestArtifacts), each test's with `artifactsEveryTest`.
     public var artifacts: String?
+    /// `--artifacts DIR` keeps every test's artifacts; without it only failures leave any.
+    public var artifactsEveryTest = false
     /// The file being run, as reports name it.
     public var file = ""
 

@@ -1,4 +1,5 @@
 import Bindings
+import Core
 import Foundation
 
 /// Parses a lua(1)-style command line and runs it in the Lua host.
@@ -68,6 +69,7 @@ struct ScriptCommandLine {
                 ? "." : (path as NSString).deletingLastPathComponent
         }
         LuaHost.handleSignals()
+        if let path = ProcessInfo.processInfo.environment[HistoryFile.variable], !path.isEmpty { HistoryFile.writeAtExit(to: path) }
         let invocation = LuaHost.Invocation(actions: parsed.actions, commandLine: commandLine,
                                             scriptIndex: parsed.scriptIndex)
         return await LuaHost.run(invocation, settings: settings).status

@@ -2,6 +2,7 @@ import ArgumentParser
 import Bindings
 import Core
 import Foundation
+import Synchronization
 
 /// `ccm-lua test FILES|DIRS...`: runs describe/it suites. Every file runs in a worker process of
 /// its own (this binary with the hidden `--events-fd`), `-j` of them at once; a worker reports
@@ -40,8 +41,12 @@ struct Test: AsyncParsableCommand {
     var exitFirst = false
     @Flag(name: .customLong("keep-on-failure"), help: "Keep the clusters of a failed test (remove them with `ccm-lua rm`).")
     var keepOnFailure = false
-    @Option(help: "Copy each failed test's node logs into this folder.")
+    @Option(help: "Keep every test's node logs, inspect output, configs, images, seed and history here, with history.jsonl and report.html (default: failed tests only, in the state folder's _artifacts/).")
     var artifacts: String?
+    @Option(help: "Also write the HTML report (tests, per-test timelines) to this file.")
+    var report: String?
+    @Option(help: "Also write the run's history (JSON lines) to this file.")
+    var history: String?
     @Option(help: "Time limit in seconds for tests that set none (default \(Int(Defaults.testTimeout))).")
     var timeout: Double?
     @Option(name: [.short, .customLong("output")], help: "utf, plain, tap, junit or json (default: utf on a terminal, else plain).")
@@ -56,6 +61,12 @@ struct Test: AsyncParsableCommand {
     /// Set in worker processes: where to write results (one JSON line each).
     @Option(name: .customLong("events-fd"), help: .hidden)
     var eventsFD: Int32?
+    /// Set in worker processes: where failed tests' artifacts go when no --artifacts was given.
+    @Option(name: .customLong("failure-artifacts"), help: .hidden)
+    var failureArtifacts: String?
+    /// Set in worker processes: where the worker's history goes when it exits.
+    @Option(name: .customLong("history-out"), help: .hidden)
+    var historyOut: String?
 
     mutating func validate() throws {
         guard !paths.isEmpty else { throw ValidationError("name at least one test file or folder, e.g. `ccm-lua test spec/`") }
@@ -101,12 +112,23 @@ struct Test: AsyncParsableCommand {
         base[RunSeed.variable] = String(seed)
         let environment = base
         let pool = WorkerPool(console: console, exitFirst: exitFirst)
-        let arguments = workerArguments()
+        let outputs = RunOutputs(artifacts: artifacts, list: list)
+        var arguments = workerArguments()
+        if artifacts == nil, !list { arguments += ["--failure-artifacts", outputs.artifacts.path] }
+        let frozenArguments = arguments, listing = list
         await pool.run(ordered, width: j) { file, eventsFD in
-            try ChildProcess.spawn([ChildProcess.currentExecutable, "test", "--events-fd", "3"] + arguments + ["--", file],
-                                   environment: environment, files: [0: 0, 1: 1, 2: 2, 3: eventsFD], newProcessGroup: true)
+            let history = listing ? [] : ["--history-out", outputs.workerHistory(for: file).path]
+            return try ChildProcess.spawn([ChildProcess.currentExecutable, "test", "--events-fd", "3"] + frozenArguments
+                                          + history + ["--", file],
+                                          environment: environment, files: [0: 0, 1: 1, 2: 2, 3: eventsFD], newProcessGroup: true)
         }
         let report = console.finish()
+        if !list {
+            let written = outputs.finish(report, historyFile: history ?? ProcessInfo.processInfo.environment[HistoryFile.variable],
+                                         reportFile: self.report)
+            if toConsole { for line in written { FileHandle.standardOutput.write(Data((line + "\n").utf8)) } }
+            else { for line in written { FileHandle.standardError.write(Data(("ccm-lua test: " + line + "\n").utf8)) } }
+        }
         if let signal = pool.interruption {
             FileHandle.standardError.write(Data("ccm-lua test: interrupted\n".utf8))
             return 128 + signal
@@ -154,7 +176,9 @@ struct Test: AsyncParsableCommand {
         config.repeatCount = repeatCount
         config.exitFirst = exitFirst
         config.keepOnFailure = keepOnFailure
-        config.artifacts = artifacts
+        config.artifacts = artifacts ?? failureArtifacts
+        config.artifactsEveryTest = artifacts != nil
+        if let historyOut { HistoryFile.writeAtExit(to: historyOut) }
         config.timeout = timeout ?? Defaults.testTimeout
         config.file = file
         let sink = TestEventWriter(fd: eventsFD)
@@ -313,6 +337,68 @@ final class WorkerPool: @unchecked Sendable {
         }
         // The others clean up as after Ctrl-C (SIGTERM runs their cleanup).
         for pid in others { kill(pid, SIGTERM) }
+    }
+}
+
+/// Where a run's history, report and artifacts go: the workers' histories are gathered into one,
+/// and written with the report into the artifacts folder (`--artifacts DIR`, or the default
+/// folder when a test failed), and to `--history`/`--report` when asked.
+final class RunOutputs: Sendable {
+    let artifacts: URL
+    private let everyTest: Bool
+    private let scratch: URL
+    private let histories = Mutex<[(file: String, path: URL)]>([])
+
+    init(artifacts: String?, list: Bool) {
+        if let artifacts {
+            self.artifacts = URL(fileURLWithPath: artifacts)
+        } else {
+            let stamp = DateFormatter()
+            stamp.dateFormat = "yyyyMMdd-HHmmss"
+            stamp.timeZone = TimeZone(identifier: "UTC")
+            // In the state folder, under a name no cluster can have ('_').
+            self.artifacts = StateStore.fromEnvironment().home.appendingPathComponent("_artifacts", isDirectory: true)
+                .appendingPathComponent("\(stamp.string(from: Date()))-\(getpid())")
+        }
+        everyTest = artifacts != nil
+        scratch = FileManager.default.temporaryDirectory.appendingPathComponent("ccm-lua-run-\(getpid())")
+        if !list { try? FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true) }
+    }
+
+    /// A fresh file for the history of the worker that runs `file`.
+    func workerHistory(for file: String) -> URL {
+        histories.withLock { list in
+            let path = scratch.appendingPathComponent("worker-\(list.count + 1).jsonl")
+            list.append((file, path))
+            return path
+        }
+    }
+
+    /// Writes what the run leaves; returns one line per place written, for the console.
+    func finish(_ report: TestReport, historyFile: String?, reportFile: String?) -> [String] {
+        let parts = histories.withLock { $0 }.map { (file: $0.file, events: (try? HistoryFile.read($0.path)) ?? []) }
+        try? FileManager.default.removeItem(at: scratch)
+        let history = HistoryFile.gather(parts)
+        var lines: [String] = []
+        func write(_ what: String, to url: URL, _ body: () throws -> Void) {
+            do {
+                try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+                try body()
+                lines.append("\(what): \(url.path)")
+            } catch { lines.append("could not write \(what) to \(url.path): \(error.localizedDescription)") }
+        }
+        let html = { TestReportHTML.render(report, history: history) }
+        if let historyFile { write("history", to: URL(fileURLWithPath: historyFile)) { try HistoryFile.write(history, to: URL(fileURLWithPath: historyFile)) } }
+        if let reportFile { write("report", to: URL(fileURLWithPath: reportFile)) { try Data(html().utf8).write(to: URL(fileURLWithPath: reportFile)) } }
+        if everyTest || !report.passed {
+            let folder = artifacts
+            write("artifacts", to: folder.appendingPathComponent("report.html")) {
+                try HistoryFile.write(history, to: folder.appendingPathComponent("history.jsonl"))
+                try Data(html().utf8).write(to: folder.appendingPathComponent("report.html"))
+            }
+            if let last = lines.indices.last, lines[last].hasPrefix("artifacts") { lines[last] = "artifacts: \(folder.path) (report.html, history.jsonl, a folder per test)" }
+        }
+        return lines
     }
 }
 

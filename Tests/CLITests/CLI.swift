@@ -35,6 +35,9 @@ enum CLI {
         var env = ProcessInfo.processInfo.environment
         env["CCM_LUA_LOG_LEVEL"] = nil
         env["CCM_LUA_PATH"] = nil
+        // A run in a test's folder keeps its state (a failed test's artifacts, say) there, so
+        // it goes with the folder.
+        if let directory, environment["CCM_LUA_HOME"] == nil { env["CCM_LUA_HOME"] = "\(directory)/.ccm-lua-home" }
         for (key, value) in environment { env[key] = value }
         process.environment = env
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }

@@ -73,11 +73,11 @@ import Core
             #expect(try await !scenario.leftovers([kept]).isEmpty)
             #expect(try await !scenario.leftovers([gated]).isEmpty)
             #expect(result.stderr.contains("kept cluster \(kept) of the failed test (remove it with `ccm-lua rm \(kept)`)"))
-            // Artifacts: each failed test's node logs.
+            // Artifacts (--artifacts: every test's): node logs among them.
             let log = try String(contentsOfFile: "\(artifacts)/clusters-logs-an-error/\(gated)-node1.log", encoding: .utf8)
             #expect(log.contains("E | test: injected failure"))
             #expect(FileManager.default.fileExists(atPath: "\(artifacts)/clusters-fails-an-assertion/\(kept)-node1.log"))
-            #expect(!FileManager.default.fileExists(atPath: "\(artifacts)/clusters-creates-one"))
+            #expect(FileManager.default.fileExists(atPath: "\(artifacts)/clusters-creates-one/\(first)-node1.log"))
             let removed = try scenario.run(["rm", gated, kept])
             #expect(removed.status == 0, "\(removed.stderr)")
             #expect(try await scenario.leftovers(names).isEmpty)

@@ -139,14 +139,6 @@ enum ClusterModule {
 
 extension ClusterError: LuaErrorConvertible {
     public var luaError: LuaError {
-        let kind: String
-        switch self.kind {
-        case .usage, .notFound: kind = "usage"
-        case .config: kind = "config"
-        case .timeout: kind = "timeout"
-        case .exited: kind = "exited"
-        case .state: kind = "runtime"
-        }
-        return LuaError(kind: kind, description, node: node, code: exitCode.map(Int.init))
+        LuaError(kind: scriptKind, description, node: node, code: exitCode.map(Int.init))
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import CLua
 import CLuaShim
+import Core
 
 /// `ccm.host`: the host's private functions for the built-in Lua library (_boot, log, errors).
 /// Not part of the API contract; scripts use the public modules built on it.
@@ -42,9 +43,11 @@ enum HostModule {
             let name = try ctx.string(1)
             ctx.vm.log.write(.info, "▶ \(name)", steps: currentSteps(ctx))
             ctx.vm.scheduler.current?.steps.append(name)
-            return 0
+            ctx.push(History.run.begin(kind: "step", name: name, targets: []))
+            return 1
         }
-        // step_leave(name, seconds, err): logs the outcome and pops the step.
+        // step_leave(name, seconds, err, id, kind): logs the outcome, pops the step and ends
+        // its record in the history (`kind`: the error's kind when it failed).
         module.function("step_leave") { ctx in
             let name = try ctx.string(1)
             let seconds = try ctx.number(2)
@@ -53,6 +56,11 @@ enum HostModule {
             _ = scheduler.current?.steps.popLast()
             let steps = currentSteps(ctx)
             let duration = formatDuration(seconds)
+            if let id = try ctx.optionalInteger(4) {
+                let cancelled = scheduler.current?.isCancelled == true
+                History.run.end(id, result: cancelled ? "cancelled" : ctx.isNoneOrNil(3) ? nil : "error",
+                                error: cancelled ? "cancelled" : try ctx.optionalString(5))
+            }
             if scheduler.current?.isCancelled == true {
                 log.write(.warn, "◼ \(name) cancelled after \(duration)", steps: steps)
             } else if ctx.isNoneOrNil(3) {

@@ -21,18 +21,46 @@ public enum TestRunnerModule {
     /// an earlier one: the `test` command replaces the default of `ccm-lua FILE`).
     public static func install(in vm: LuaVM, config: TestRunConfig, sink: any TestEventSink) {
         var module = LuaModule("ccm.runner")
+        // Each test is an operation in the history too: the report groups what happened by it.
+        let running = RunningTest()
         module.function("config") { ctx in
             ctx.push(luaValue(config))
             return 1
         }
         module.function("report") { ctx in
             try ctx.checkTable(1)
-            sink.record(try result(from: LuaData.read(at: 1, on: ctx.state, path: "result"), file: config.file))
+            let result = try result(from: LuaData.read(at: 1, on: ctx.state, path: "result"), file: config.file)
+            if let id = running.id {
+                History.run.end(id, result: result.status.rawValue)
+                running.id = nil
+            }
+            sink.record(result)
             return 0
         }
         module.function("started") { ctx in
-            sink.started(file: config.file, name: try ctx.string(1))
+            let name = try ctx.string(1)
+            running.id = History.run.begin(kind: "test", name: name, targets: [], details: ["file": config.file])
+            sink.started(file: config.file, name: name)
             return 0
+        }
+        // save_artifacts(folder, cluster_handle...): the running test's artifacts (TestArtifacts).
+        module.function("save_artifacts") { ctx in
+            let folder = URL(fileURLWithPath: try ctx.string(1))
+            var clusters: [Cluster] = []
+            let top = lua_gettop(ctx.state)
+            if top >= 2 { for i in 2...top { clusters.append(try ctx.object(i, as: ClusterHandle.self).cluster) } }
+            let began = running.id.flatMap { id in History.run.events.last { $0.id == id } }
+            let history = History.run.events.filter { $0.start >= began?.start ?? 0 }
+            let seed = config.seed, chosen = clusters
+            return ctx.suspend({ await TestArtifacts.save(chosen, into: folder, seed: seed, history: history) }) { ctx, problems in
+                ctx.push(.array(problems.map { .string($0) }))
+                return 1
+            }
+        }
+        // folder_name(test name): the test's folder under the artifacts folder.
+        module.function("folder_name") { ctx in
+            ctx.push(TestArtifacts.folderName(try ctx.string(1)))
+            return 1
         }
         module.function("note") { ctx in
             sink.note(try ctx.string(1))
@@ -71,6 +99,7 @@ public enum TestRunnerModule {
             "timeout": .number(config.timeout), "file": .string(config.file),
         ]
         if let artifacts = config.artifacts { table["artifacts"] = .string(artifacts) }
+        table["artifacts_every_test"] = .boolean(config.artifactsEveryTest)
         return .table(table)
     }
 
@@ -131,4 +160,9 @@ final class CoroutineSteps: LuaObject {
             return 1
         }
     }
+}
+
+/// The history id of the test running now (touched on the Lua thread only).
+final class RunningTest: @unchecked Sendable {
+    var id: Int?
 }

@@ -27,12 +27,13 @@ function log.error(fmt, ...) emit("error", fmt, ...) end
 function log.step(name, fn)
   errors.check(1, "step", name, "string")
   errors.check(2, "step", fn, "function")
-  host.step_enter(name)
+  local id = host.step_enter(name)
   local started = now()
   local _ <close> = setmetatable({}, {
     __close = function(_, err)
       if type(err) == "table" and rawget(err, "step") == nil then rawset(err, "step", name) end
-      host.step_leave(name, now() - started, err)
+      local kind = err ~= nil and (type(err) == "table" and rawget(err, "kind") or "error") or nil
+      host.step_leave(name, now() - started, err, id, kind ~= nil and tostring(kind) or nil)
     end,
   })
   return fn()

@@ -212,6 +212,8 @@ local function describe_failure(err)
     traceback = clean_traceback(debug.traceback("", 2)),
     step = (errors.is(err) and rawget(err, "step")) or last_step(),
     error = err,
+    -- the error's kind, for the steps it passes through (log.step records it)
+    kind = (errors.is(err) and err.kind) or (failed and "assertion") or nil,
   }
   if errors.is(err) and err.kind == "interrupted" then record.interrupted = true end
   return setmetatable(record, Record)
@@ -372,22 +374,13 @@ local function log_tails()
   return tails
 end
 
-local function slug(text)
-  return (text:gsub("[^%w%-_.]+", "-"):gsub("^-+", ""):sub(1, 80))
-end
-
+-- Node logs, inspect output, generated configs, images, seed and history of the live clusters
+-- (Core's TestArtifacts), into the test's own folder.
 local function save_artifacts(dir, test_name)
-  local folder = dir .. "/" .. slug(test_name)
-  os.execute(("mkdir -p %q"):format(folder))
-  for _, c in ipairs(live_clusters()) do
-    for _, n in ipairs(c:nodes()) do
-      local ok, text = pcall(n.logs, n, { tail = math.maxinteger })
-      if ok then
-        local file = io.open(("%s/%s-%s.log"):format(folder, c.name, n.name), "w")
-        if file then file:write(text); file:close() end
-      end
-    end
-  end
+  local handles = {}
+  for _, c in ipairs(live_clusters()) do handles[#handles + 1] = c._handle end
+  local problems = host.save_artifacts(dir .. "/" .. host.folder_name(test_name), table.unpack(handles))
+  for _, problem in ipairs(problems) do host.note("artifacts: could not save " .. problem) end
 end
 
 -- Running the tree -----------------------------------------------------------------------------
@@ -458,7 +451,11 @@ local function run_test(test, config, state)
                    step = outcome.step }
   if failed then
     fields.logs = log_tails()
-    if config.artifacts then save_artifacts(config.artifacts, full_name(test)) end
+  end
+  if config.artifacts and (failed or config.artifacts_every_test) then
+    local name = full_name(test)
+    if config.repeat_count > 1 then name = ("%s [%d]"):format(name, config.repetition) end
+    save_artifacts(config.artifacts, name)
   end
   table.remove(scopes)
   remove_clusters(scope, failed and config.keep_on_failure)

@@ -184,9 +184,12 @@ enum FaultModule {
         return 0
     }
 
-    /// history() -> {{kind =, name =, targets =, details =, start =, ["end"] =}} (monotonic ns)
+    /// history() -> {{kind =, name =, targets =, details =, start =, ["end"] =}} (monotonic ns):
+    /// the run's faults and nemesis schedules. The whole history (cluster, node, exec, wait, step)
+    /// is history.jsonl's (docs/runner.md).
     static func history(_ ctx: LuaCallContext) throws -> LuaReturn {
-        ctx.push(.array(History.run.events.map { event in
+        let faultKinds: Set<String> = ["fault", "nemesis"]
+        ctx.push(.array(History.run.events.filter { faultKinds.contains($0.kind) }.map { event in
             var fields: [String: LuaValue] = [
                 "id": .integer(event.id), "kind": .string(event.kind), "name": .string(event.name),
                 "targets": .array(event.targets.map { .string($0) }), "start": .integer(Int(event.start)),

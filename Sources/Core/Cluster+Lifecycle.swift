@@ -17,7 +17,8 @@ extension Cluster {
         // One operation per node, ended when that node is ready (the others may take longer).
         let history = History.run
         let started = Dictionary(uniqueKeysWithValues: (names ?? nodeNames).map {
-            ($0, history.begin(kind: "node", name: "start", targets: [$0], details: ["cluster": name]))
+            ($0, history.begin(kind: "node", name: "start", targets: [$0],
+                               details: (try? node($0)).map(imageDetails(of:)) ?? ["cluster": name]))
         })
         let endReady: @Sendable (StartProgress) -> Void = { now in
             for node in now.ready { if let id = started[node] { history.end(id) } }

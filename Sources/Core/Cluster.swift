@@ -12,6 +12,8 @@ public struct ClusterSpec: Sendable {
     public var request: ConfigValue?
     /// nil: `CCM_LUA_PULL`'s policy.
     public var pull: PullPolicy? = nil
+    /// What the user sees of a pull (nothing when nil).
+    public var pullOutput: PullOutput? = nil
     public init(name: String, profile: String, image: String, startOrder: StartOrder = .parallel, keep: Bool = false,
                 nodes: [NodeSpec], request: ConfigValue? = nil) {
         self.name = name; self.profile = profile; self.image = image; self.startOrder = startOrder
@@ -97,7 +99,8 @@ public actor Cluster {
     private static func createUnrecorded(_ spec: ClusterSpec, runtime: any ContainerRuntime, store: StateStore) async throws -> Cluster {
         try validate(name: spec.name)
         guard !spec.nodes.isEmpty else { throw ClusterError(.usage, "a cluster needs at least one node (nodes = 0 given)") }
-        let images = try await ensureImages(Set(spec.nodes.map(\.plan.image)), pull: spec.pull, runtime: runtime)
+        let images = try await ensureImages(Set(spec.nodes.map(\.plan.image)), pull: spec.pull, runtime: runtime,
+                                            output: spec.pullOutput)
         Reaper.shared.watch(runtime.engine)  // before anything exists that a SIGKILL could leave
         try store.claim(spec.name)
         let record = ClusterRecord(
@@ -186,12 +189,13 @@ public actor Cluster {
         }
     }
 
-    /// Runs `rm -rf` as root in a throwaway container of one of the cluster's images, with the
-    /// folder mounted. No shell: the folder's entries are listed here and passed as arguments, so
-    /// an image that has `rm` but no `sh` serves; an image without `rm` (etcd's since 3.5.7) is
-    /// skipped for the next one. Returns what went wrong (empty when `rm` ran and succeeded).
-    func emptyFolderInContainer() async throws -> [String] {
-        let dir = store.clusterDirectory(name).path
+    /// Runs `rm -rf` as root in a throwaway container of one of the cluster's images, with
+    /// `folder` (a node's; the cluster's when nil) mounted. No shell: the folder's entries are listed here
+    /// and passed as arguments, so an image that has `rm` but no `sh` serves; an image without `rm`
+    /// (etcd's since 3.5.7) is skipped for the next one. Returns what went wrong (empty when `rm`
+    /// ran and succeeded).
+    func emptyFolderInContainer(_ folder: URL? = nil) async throws -> [String] {
+        let dir = (folder ?? store.clusterDirectory(name)).path
         let entries = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted()
         guard !entries.isEmpty else { return [] }
         var images: [String] = []
@@ -236,12 +240,14 @@ public actor Cluster {
     }
 
     /// Adds a node (created, not started) and keeps it in the record.
-    public func addNode(_ spec: NodeSpec) async throws {
+    public func addNode(_ spec: NodeSpec, pullOutput: PullOutput? = nil) async throws {
         guard !record.nodes.contains(where: { $0.name == spec.name }) else {
             throw ClusterError(.usage, "cluster '\(name)' has a node named '\(spec.name)' already")
         }
-        try await History.run.record(kind: "node", name: "create", targets: [spec.name], details: ["cluster": name]) {
-            let images = try await Cluster.ensureImages([spec.plan.image], runtime: runtime)
+        let images = try await Cluster.ensureImages([spec.plan.image], runtime: runtime, output: pullOutput)
+        // The operation names the exact image the node is made from (history.jsonl, the report).
+        try await History.run.record(kind: "node", name: "create", targets: [spec.name],
+                                     details: Cluster.imageDetails(cluster: name, ref: spec.plan.image, images[spec.plan.image])) {
             try await createNodes([spec], images: images)
         }
     }
@@ -312,6 +318,20 @@ public actor Cluster {
         try await recreateIfStopped(name)
     }
 
+    /// The cluster's own configuration (the spec's `config`), merged with `overlay` and kept in the
+    /// record: nodes added later, by this process or another, start from it (`c:set_config`,
+    /// `ccm-lua updateconf`). Returns the merged configuration.
+    @discardableResult
+    public func mergeClusterConfig(_ overlay: ConfigValue) throws -> ConfigValue {
+        var entries: [(key: String, value: ConfigValue)] = []
+        if case .map(let kept)? = record.request { entries = kept }
+        let merged = (record.request?["config"] ?? .map([])).merging(overlay)
+        if let i = entries.firstIndex(where: { $0.key == "config" }) { entries[i].value = merged } else { entries.append(("config", merged)) }
+        record.request = .map(entries)
+        try store.save(record)
+        return merged
+    }
+
     /// Makes the node's container anew from its plan when the plan changed and it is not running.
     /// The node keeps its place, name, folder and log; on failure the old record stays.
     func recreateIfStopped(_ name: String) async throws {
@@ -323,12 +343,31 @@ public actor Cluster {
         let nodeSpec = NodeSpec(name: node.name, index: node.index, dc: node.dc, plan: node.plan, config: node.config)
         let spec = try prepare(nodeSpec)
         try await handOverFolders(nodeSpec, imageUser: images[node.plan.image]?.user)
-        try await runtime.remove(node.container)
-        _ = try await runtime.createContainer(spec)
+        try await History.run.record(kind: "node", name: "create", targets: [name],
+                                     details: Cluster.imageDetails(cluster: self.name, ref: node.plan.image, images[node.plan.image])) {
+            try await runtime.remove(node.container)
+            _ = try await runtime.createContainer(spec)
+        }
         record.nodes[i].imageID = images[node.plan.image]?.id
         record.nodes[i].imageDigest = images[node.plan.image]?.digest
         record.nodes[i].recreate = nil
         try store.save(record)
+    }
+
+    /// History details of an operation on a node: its cluster and the image it runs, by reference,
+    /// id and digest (where the engine has one), so a run's record names the exact image.
+    static func imageDetails(cluster: String, ref: String, _ info: ImageInfo?) -> [String: String] {
+        var details = ["cluster": cluster, "image": ref]
+        if let id = info?.id { details["image_id"] = id }
+        if let digest = info?.digest { details["image_digest"] = digest }
+        return details
+    }
+
+    func imageDetails(of node: NodeRecord) -> [String: String] {
+        var details = ["cluster": name, "image": node.plan.image]
+        if let id = node.imageID { details["image_id"] = id }
+        if let digest = node.imageDigest { details["image_digest"] = digest }
+        return details
     }
 
     private func mounts(for plan: NodePlan, nodeDirectory dir: URL) -> [Mount] {
@@ -362,9 +401,9 @@ public actor Cluster {
     /// knows of each image: its id and digest (recorded per node, so a failure can name the exact
     /// image) and the user it runs as (see `FolderOwner`).
     @discardableResult
-    static func ensureImages(_ images: Set<String>, pull: PullPolicy? = nil,
-                             runtime: any ContainerRuntime) async throws -> [String: ImageInfo] {
-        try await ImagePolicy.ensure(images, policy: pull, runtime: runtime)
+    static func ensureImages(_ images: Set<String>, pull: PullPolicy? = nil, runtime: any ContainerRuntime,
+                             output: PullOutput? = nil) async throws -> [String: ImageInfo] {
+        try await ImagePolicy.ensure(images, policy: pull, runtime: runtime, output: output)
     }
 
     // MARK: Status

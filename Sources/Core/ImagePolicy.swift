@@ -22,6 +22,29 @@ public enum PullPolicy: String, Sendable, Codable, CaseIterable {
     }
 }
 
+/// What a user sees while a cluster's image is pulled, which can take minutes: on a terminal, a
+/// line naming the image and then the engine's own progress; elsewhere (CI logs, pipes) only that
+/// line, so a long pull is not silence and a log is not flooded with progress bars.
+public struct PullOutput: Sendable {
+    public let isTerminal: Bool
+    public let write: @Sendable (String) -> Void
+
+    public init(isTerminal: Bool, write: @escaping @Sendable (String) -> Void) {
+        self.isTerminal = isTerminal; self.write = write
+    }
+
+    /// Standard error, with the progress when it is a terminal.
+    public static func standardError() -> PullOutput {
+        PullOutput(isTerminal: isatty(STDERR_FILENO) != 0) { line in FileHandle.standardError.write(Data((line + "\n").utf8)) }
+    }
+
+    /// Says that `image` is being pulled; returns where the engine's progress lines go (nil: nowhere).
+    func pulling(_ image: String, engine: Engine, why: String) -> (@Sendable (String) -> Void)? {
+        write("pulling image '\(image)' with \(engine.rawValue) (\(why))")
+        return isTerminal ? write : nil
+    }
+}
+
 /// Labels ccm-lua puts on images it builds, so `ccm-lua image ls|rm` can find them (and nothing else).
 public enum ImageLabels {
     public static let built = "ccm-lua.built"
@@ -30,18 +53,19 @@ public enum ImageLabels {
 /// The image-first rule: every image a cluster needs is present (pulled when the policy allows)
 /// before anything is created, and each is pinned to its id and digest.
 public enum ImagePolicy {
-    /// `policy` nil: `CCM_LUA_PULL`'s.
-    public static func ensure(_ images: Set<String>, policy: PullPolicy?,
-                              runtime: any ContainerRuntime) async throws -> [String: ImageInfo] {
+    /// `policy` nil: `CCM_LUA_PULL`'s. `output`: what the user sees of a pull (nothing when nil).
+    public static func ensure(_ images: Set<String>, policy: PullPolicy?, runtime: any ContainerRuntime,
+                              output: PullOutput? = nil) async throws -> [String: ImageInfo] {
         var infos: [String: ImageInfo] = [:]
         for image in images.sorted() {
-            infos[image] = try await ensure(image, policy: policy, runtime: runtime)
+            infos[image] = try await ensure(image, policy: policy, runtime: runtime, output: output)
         }
         return infos
     }
 
+    /// `progress` takes the engine's lines as they come; else `output` decides what is shown.
     public static func ensure(_ image: String, policy requested: PullPolicy?, runtime: any ContainerRuntime,
-                              progress: (@Sendable (String) -> Void)? = nil) async throws -> ImageInfo {
+                              progress: (@Sendable (String) -> Void)? = nil, output: PullOutput? = nil) async throws -> ImageInfo {
         let policy = requested ?? PullPolicy.fromEnvironment()
         // Say where "never" came from, so the user knows what to change.
         let origin = requested == nil ? "\(PullPolicy.variable)=never" : "pull = \"never\""
@@ -58,7 +82,8 @@ public enum ImagePolicy {
                                hint: advice)
         }
         do {
-            try await runtime.pullImage(image, progress: progress)
+            let why = policy == .always ? "pull = \"always\"" : "not on this machine"
+            try await runtime.pullImage(image, progress: progress ?? output?.pulling(image, engine: runtime.engine, why: why))
             return try await runtime.inspectImage(image)
         } catch var error as RuntimeError {
             error.kind = .imageNotFound

@@ -152,7 +152,14 @@ public final class FakeContainerRuntime: ContainerRuntime, Sendable {
     }
 
     public func pullImage(_ reference: String) async throws {
+        try await pullImage(reference, progress: nil)
+    }
+
+    /// Prints two lines of progress, as an engine's pull does.
+    public func pullImage(_ reference: String, progress: (@Sendable (String) -> Void)?) async throws {
         try record("pullImage", [reference])
+        progress?("\(reference): Pulling from fake registry")
+        progress?("Status: Downloaded newer image for \(reference)")
         addImage(Self.imageKey(reference))
     }
 

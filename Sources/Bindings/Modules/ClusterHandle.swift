@@ -88,7 +88,28 @@ final class ClusterHandle: LuaObject {
             try ctx.checkTable(2)
             let spec = try ClusterModule.nodeSpec(try LuaData.read(at: 2, on: ctx.state, path: "node"))
             let cluster = h.cluster
-            return ctx.suspend { try await cluster.addNode(spec) }
+            return ctx.suspend { try await cluster.addNode(spec, pullOutput: .standardError()) }
+        }
+
+        // remove_node(name, {gently =, timeout =}): the profile's on_remove ran before, in Lua.
+        m.method("remove_node") { h, ctx in
+            let name = try ctx.string(2)
+            let options = try ctx.options(3)
+            let gently = try options?.boolean("gently") ?? true
+            let timeout = try options?.number("timeout") ?? Defaults.stopTimeout
+            let cluster = h.cluster
+            return ctx.suspend { try await cluster.removeNode(name, gently: gently, timeout: timeout) }
+        }
+
+        // merge_cluster_config(overlay) -> the cluster's configuration, kept for nodes added later.
+        m.method("merge_cluster_config") { h, ctx in
+            try ctx.checkTable(2)
+            let overlay = try LuaData.read(at: 2, on: ctx.state, path: "config")
+            let cluster = h.cluster
+            return ctx.suspend({ try await cluster.mergeClusterConfig(overlay) }) { ctx, merged in
+                LuaData.push(merged, on: ctx.state)
+                return 1
+            }
         }
 
         m.method("update_node") { h, ctx in

@@ -42,6 +42,7 @@ enum ClusterModule {
         var clusterSpec = ClusterSpec(name: name, profile: profile, image: image, startOrder: order, keep: keep, nodes: nodes,
                                       request: spec["spec"])
         if case .string(let pull)? = spec["pull"] { clusterSpec.pull = try PullPolicy.named(pull, what: "spec.pull") }
+        clusterSpec.pullOutput = .standardError()
         let store = StateStore.fromEnvironment()
         // The creation runs in a task of its own that a Ctrl-C does not cancel: a half-made cluster
         // is finished or rolled back, never abandoned. The removal at exit is registered now, before

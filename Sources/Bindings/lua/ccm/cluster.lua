@@ -363,7 +363,11 @@ function Cluster:add_node(opts)
     if status.state == "running" then joining = true end
   end
   -- The name is taken with no wait in between, so add_node in parallel branches gets distinct ones.
-  local index = #view.nodes + 1
+  -- After the highest index: a removed node's name is free again only when it was the last one.
+  local index = 1
+  for _, other in ipairs(view.nodes) do
+    if other.index >= index then index = other.index + 1 end
+  end
   local name = "node" .. index
   local record = { name = name, index = index, dc = opts.dc or (self._nodes[1] and self._nodes[1].dc) }
   view.nodes[index] = record
@@ -387,6 +391,57 @@ function Cluster:add_node(opts)
   if joining and profile.on_add then profile.on_add(self, n) end
   if opts.start then n:start { timeout = opts.timeout } end
   return n
+end
+
+--- Merges `tbl` into every node's configuration (as n:set_config) and into the cluster's own,
+--- kept with the cluster, which nodes added later (c:add_node, from any script) start from.
+function Cluster:set_config(tbl)
+  check(1, "set_config", tbl, "table")
+  for _, n in ipairs(self._nodes) do n:set_config(tbl) end
+  local merged = self._handle:merge_cluster_config(tbl)
+  if self._spec then
+    -- A copy: the spec table is the script's own.
+    local spec = {}
+    for k, v in pairs(self._spec) do spec[k] = v end
+    spec.config = merged
+    self._spec = spec
+    if self._view then self._view.spec = spec end
+  end
+end
+
+--- Removes one node (c:remove() removes the whole cluster). Unless `force`, a running node first
+--- leaves the cluster through its profile's on_remove (etcd: `member remove` on another running
+--- member, so the rest keep a quorum of their own number); then it is stopped, its container and
+--- folder are removed and the cluster forgets it.
+function Cluster:remove_node(which, opts)
+  check(1, "remove_node", which, "string|integer|ccm.Node")
+  opts = options("c:remove_node", 2, opts, "force:boolean timeout:number")
+  if type(which) == "table" and which.cluster ~= self then
+    usage(("remove_node: %s belongs to cluster '%s', not '%s'"):format(which.name, which.cluster.name, self.name))
+  end
+  local n = self:node(type(which) == "table" and which.name or which)
+  local profile = self._profile
+  local note
+  if profile and profile.on_remove then
+    local skipped = opts.force and "force = true" or nil
+    if not skipped then
+      local state = n:state()
+      if state ~= "running" then skipped = "it is " .. state end
+    end
+    if skipped then
+      note = ("%s was removed without leaving the %s cluster first (%s): the other nodes may still count it as a member%s")
+        :format(n.name, profile_name(profile), skipped, profile.leave_by_hand and ("; " .. profile.leave_by_hand) or "")
+    else
+      note = profile.on_remove(self, n)
+    end
+  end
+  self._handle:remove_node(n.name, { gently = not opts.force, timeout = opts.timeout })
+  if note then require("ccm.log").warn("%s", note) end
+  for _, list in ipairs { self._nodes, self._view and self._view.nodes or {} } do
+    for i, other in ipairs(list) do
+      if other.name == n.name then table.remove(list, i) break end
+    end
+  end
 end
 
 --- Every node's log matches `pattern` (opts as n:wait_log); returns {node name = line(s)}.
@@ -433,6 +488,7 @@ function Node.__tostring(n) return ("Node(%s/%s)"):format(n.cluster.name, n.name
 local function h(n) return n.cluster._handle end
 
 function Node:ip() return h(self):ip(self.name) end
+function Node:remove(opts) return self.cluster:remove_node(self, opts) end
 function Node:state() return h(self):state(self.name) end
 
 function Node:start(opts)

@@ -65,24 +65,56 @@ end
 
 --- A node added to a running cluster (c:add_node) joins as a new member: the cluster is told
 --- first, through a running node, as etcd requires (its plan says --initial-cluster-state existing).
+--- Runs a membership change (`member add|remove ...`) on `peer`. etcd refuses one ("unhealthy
+--- cluster") until every member has been connected for a few seconds, as right after a start:
+--- that is waited out; any other failure is raised.
+local function change_membership(peer, ...)
+  local argv = { "etcdctl", "--endpoints=" .. url("127.0.0.1", profile.client_port), "member", ... }
+  wait_until(function()
+    local result = peer:exec(argv, { timeout = 10 })
+    if result.code == 0 then return true end
+    if result.stderr:find("unhealthy cluster", 1, true) then return false end
+    errors.raise("exec", ("%s: `%s` exited %d: %s"):format(peer.name, table.concat(argv, " "), result.code,
+      result.stderr), 1, { node = peer.name, code = result.code, stderr = result.stderr })
+  end, { timeout = 30, interval = 0.5 })
+end
+
 function profile.on_add(c, n)
-  local argv = { "etcdctl", "--endpoints=" .. url("127.0.0.1", profile.client_port),
-                 "member", "add", n.name, "--peer-urls=" .. url(n.name, profile.peer_port) }
   for _, peer in ipairs(c:nodes()) do
     if peer ~= n and peer:state() == "running" then
-      -- etcd refuses new members ("unhealthy cluster") until every member has been connected for
-      -- a few seconds, as right after a start: wait that out; any other failure is raised.
-      wait_until(function()
-        local result = peer:exec(argv, { timeout = 10 })
-        if result.code == 0 then return true end
-        if result.stderr:find("unhealthy cluster", 1, true) then return false end
-        errors.raise("exec", ("%s: `%s` exited %d: %s"):format(peer.name, table.concat(argv, " "), result.code,
-          result.stderr), 1, { node = peer.name, code = result.code, stderr = result.stderr })
-      end, { timeout = 30, interval = 0.5 })
+      change_membership(peer, "add", n.name, "--peer-urls=" .. url(n.name, profile.peer_port))
       return
     end
   end
 end
+
+--- A running node removed from the cluster (n:remove, `ccm-lua nodeN remove`) leaves it first:
+--- another running member removes it from the membership, so the quorum is a majority of the
+--- members that are left (a member gone but still listed counts against it: of 4 with one gone,
+--- all 3 left are needed; of 3 members, 2). Returns a note when there is nobody to ask.
+function profile.on_remove(c, n)
+  local endpoint = "--endpoints=" .. url("127.0.0.1", profile.client_port)
+  local peer_url = url(n.name, profile.peer_port)
+  for _, peer in ipairs(c:nodes()) do
+    if peer ~= n and peer:state() == "running" then
+      -- `member list`: "ID, STATUS, NAME, PEER ADDRS, CLIENT ADDRS, IS LEARNER"; a member added but
+      -- never started has no name yet, only its peer address.
+      local list = peer:run({ "etcdctl", endpoint, "member", "list" }, { timeout = 10 })
+      for line in list:gmatch("[^\n]+") do
+        local id, name, peers = line:match("^(%x+), [^,]*, ([^,]*), ([^,]*),")
+        if id and (name == n.name or peers == peer_url) then
+          change_membership(peer, "remove", id)
+          return nil
+        end
+      end
+      return nil   -- not a member (it never joined): nothing to leave
+    end
+  end
+  return ("%s was removed without leaving the etcd cluster first: no other node runs to ask"):format(n.name)
+end
+
+--- Said when on_remove could not run (a stopped node, or force).
+profile.leave_by_hand = "on a running node, `etcdctl member list` names its ID and `etcdctl member remove ID` removes it"
 
 profile.methods = {}
 

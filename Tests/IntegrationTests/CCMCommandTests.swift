@@ -68,6 +68,9 @@ import Core
 
             try Self.ok(["add", "node4", "-s"], home)
             #expect(try Self.states(home)["node4"] == "running")
+            // updateconf changed the cluster's configuration, not only that of the nodes it had.
+            let added = try Self.ok(["node4", "exec", "--", "cat", "/proc/1/cmdline"], home)
+            #expect(added.contains("--heartbeat-interval=100"), "\(added)")
             let grown = try Self.ok(["node1", "exec", "--", "etcdctl", "member", "list"], home)
             #expect(grown.contains("started, node4,"), "\(grown)")
             #expect(try Self.ok(["liveset"], home).split(separator: ",").count == 4)
@@ -76,6 +79,29 @@ import Core
             #expect(removed.contains("removed \(name)"), "\(removed)")
             #expect(try Self.ok(["list"], home) == "")
             #expect(try await runtime.listContainers(labels: [Labels.cluster: name]).isEmpty)
+        }
+    }
+
+    @Test(arguments: Engine.allCases)
+    func node3RemoveLeavesATwoMemberClusterAndNothingOfNode3(_ engine: Engine) async throws {
+        let runtime = try await Integration.runtime(engine, images: [Integration.etcdImage])
+        let name = Self.name("rmnode", engine)
+        try await Self.withHome(runtime, cluster: name) { home in
+            try Self.ok(["create", name, "-n", "3", "--profile", "etcd", "--docker-image", Integration.etcdImage,
+                         "--container-runtime", engine.rawValue, "-s"], home)
+            let folder = home.appendingPathComponent(name).appendingPathComponent("node3")
+            #expect(FileManager.default.fileExists(atPath: folder.path))
+
+            try Self.ok(["node3", "remove"], home)
+            #expect(try Self.states(home) == ["node1": "running", "node2": "running"])
+            let members = try Self.ok(["node1", "exec", "--", "etcdctl", "member", "list"], home)
+            #expect(members.split(separator: "\n").count == 2 && !members.contains("node3"), "\(members)")
+            #expect(try await runtime.listContainers(labels: [Labels.cluster: name]).map(\.name).sorted()
+                    == ["\(name)-node1", "\(name)-node2"])
+            #expect(!FileManager.default.fileExists(atPath: folder.path), "node3's folder is left")
+            // Two members of two: writes still have their quorum.
+            try Self.ok(["node2", "exec", "--", "etcdctl", "put", "k", "v"], home)
+            try Self.ok(["remove"], home)
         }
     }
 
@@ -89,7 +115,9 @@ import Core
             let result = try Binary.run(["create", name, "-n", "1", "--profile", "etcd", "--docker-image", image,
                                          "--container-runtime", engine.rawValue, "--pull-image"], home: home)
             #expect(result.status == 1)
-            #expect(result.stderr.hasPrefix("ccm-lua create: image '\(image)' could not be pulled (pull = \"always\")"), "\(result.stderr)")
+            // Not a terminal: one line says what is pulled, then why it failed.
+            #expect(result.stderr.hasPrefix("pulling image '\(image)' with \(engine.rawValue) (pull = \"always\")\n"
+                                            + "ccm-lua create: image '\(image)' could not be pulled (pull = \"always\")"), "\(result.stderr)")
             #expect(result.stderr.contains("ccm-lua image build"), "no advice in: \(result.stderr)")
             #expect(result.stderr.contains("\(engine.rawValue) pull"), "the engine's command is not named: \(result.stderr)")
             #expect(try Self.ok(["list"], home) == "")
@@ -123,6 +151,7 @@ import Core
             try Self.ok(["create", name, "--profile", "etcd", "--docker-image", Integration.etcdImage,
                          "--container-runtime", engine.rawValue], home)
             #expect(try await runtime.listContainers(labels: [Labels.cluster: name]).isEmpty)
+            #expect(try Self.ok(["list"], home) == " *\(name)\n", "a cluster waiting for populate is the current one")
             try Self.ok(["populate", "-n", "1", "-s"], home)
             try Self.ok(["node1", "exec", "--", "etcdctl", "put", "k", "before"], home)
             #expect(try Self.ok(["node1", "exec", "--", "etcdctl", "get", "k", "--print-value-only"], home) == "before\n")

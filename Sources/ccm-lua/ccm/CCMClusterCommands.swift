@@ -100,6 +100,12 @@ struct CCMPending {
         FileManager.default.contents(atPath: file(name).path).flatMap { try? JSONDecoder().decode([String].self, from: $0) }
     }
     func remove(_ name: String) { try? FileManager.default.removeItem(at: file(name)) }
+    /// The clusters waiting for `populate`.
+    func names() -> [String] {
+        let folder = store.home.appendingPathComponent(".pending").path
+        return ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [])
+            .filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }.map { String($0.dropLast(5)) }
+    }
 }
 
 struct CCMPopulate: AsyncParsableCommand {
@@ -158,7 +164,9 @@ struct CCMAdd: AsyncParsableCommand {
         if start { opts.append("start = true") }
         return """
             local c = get(\(LuaLiteral.string(cluster)))
-            local next = "node" .. (#c:nodes() + 1)
+            local last = 0
+            for _, n in ipairs(c:nodes()) do last = math.max(last, n.index) end
+            local next = "node" .. (last + 1)
             if next ~= \(LuaLiteral.string(node)) then error(("the next node of '%s' is %s (nodes are named in order)"):format(c.name, next), 0) end
             c:add_node{\(opts.joined(separator: ", "))}
             """
@@ -194,14 +202,13 @@ struct CCMStop: AsyncParsableCommand {
 
 struct CCMUpdateconf: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "updateconf", abstract: "Change every node's configuration (n:set_config); applied at each node's next start.")
+        commandName: "updateconf", abstract: "Change the cluster's configuration (c:set_config): every node's, at its next start, and that of nodes added later.")
     @Argument(help: "key:value pairs; dotted keys for nested options.") var settings: [String] = []
     @OptionGroup var options: CCMOptions
     func validate() throws { _ = try CCMConfigArguments.parse(settings) }
     func chunk(cluster: String) throws -> String {
         """
-        local c = get(\(LuaLiteral.string(cluster)))
-        for _, n in ipairs(c:nodes()) do n:set_config(\(LuaLiteral.config(try CCMConfigArguments.parse(settings)))) end
+        get(\(LuaLiteral.string(cluster))):set_config(\(LuaLiteral.config(try CCMConfigArguments.parse(settings))))
         """
     }
     func run() async throws {
@@ -289,7 +296,8 @@ struct CCMList: AsyncParsableCommand {
         commandName: "list", abstract: "Cluster names, the current one marked with *, as `ccm list` prints them (`ls` shows a table).")
     func run() async throws {
         let current = CurrentCluster()
-        let names = current.store.list()
+        // A cluster made by `create` without -n is one already, waiting for `populate`.
+        let names = Set(current.store.list()).union(CCMPending(store: current.store).names()).sorted()
         for name in names { Output.line((name == current.name ? " *" : "  ") + name) }
     }
 }

@@ -7,12 +7,12 @@ import Foundation
 struct CCMNode: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "node",
-        abstract: "ccm-lua nodeN start|stop|kill|pause|resume|show|status|showlog|updateconf|nodetool|cqlsh|stress|exec",
+        abstract: "ccm-lua nodeN start|stop|kill|pause|resume|show|status|remove|showlog|updateconf|nodetool|cqlsh|stress|exec",
         usage: "ccm-lua nodeN <verb> [--print-lua] [args...]",
         shouldDisplay: false)
 
-    static let verbs = ["start", "stop", "kill", "pause", "resume", "show", "status", "showlog", "updateconf",
-                        "nodetool", "cqlsh", "stress", "exec", "remove"]
+    static let verbs = ["start", "stop", "kill", "pause", "resume", "show", "status", "remove", "showlog", "updateconf",
+                        "nodetool", "cqlsh", "stress", "exec"]
 
     @Argument(help: "node1, node2, ...") var node: String
     @Argument(help: "What to do.") var verb: String
@@ -93,9 +93,11 @@ struct CCMNode: AsyncParsableCommand {
             if words.isEmpty { throw ValidationError("no command given: `ccm-lua \(node) exec -- CMD [args...]`") }
             return .attached(words)
         case "remove":
-            throw ValidationError("removing one node is not available yet; stop it with `ccm-lua \(node) stop`, or remove the cluster with `ccm-lua remove`")
+            // ccm's remove; --force skips leaving the cluster first and kills the node at once.
+            let f = try flags(["--force"])
+            return .lua("\(n):remove{force = \(f.contains("--force"))}")
         default:
-            throw ValidationError("unknown node command '\(verb)' (one of: \(Self.verbs.filter { $0 != "remove" }.joined(separator: ", ")))")
+            throw ValidationError("unknown node command '\(verb)' (one of: \(Self.verbs.joined(separator: ", ")))")
         }
     }
 

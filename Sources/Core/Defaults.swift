@@ -26,6 +26,9 @@ public enum Defaults {
     /// A test of the scenario runner (`it`), each hook on its own; `it(name, {timeout =}, fn)` and
     /// `ccm-lua test --timeout` override it.
     public static let testTimeout: Double = 600
+    /// How long `ccm-lua gc` keeps a failed run's artifacts in `<state>/_artifacts/` (a day: time
+    /// for a person to look at last night's failures).
+    public static let artifactsRetention: Double = 24 * 60 * 60
     /// The reaper's wait after its owner died before it removes the owner's resources, and again
     /// before its second sweep (a create the owner had started may land late).
     public static let reaperGrace: Double = 1

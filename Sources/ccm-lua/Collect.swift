@@ -7,17 +7,24 @@ import Foundation
 struct Collect: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gc",
-        abstract: "Remove clusters whose owner process is gone (never kept ones).",
+        abstract: "Remove clusters whose owner process is gone (never kept ones), and old artifacts of finished runs.",
         discussion: """
             Looks at every engine that answers for containers labelled by ccm-lua whose creating \
             process no longer runs, and removes them with their network and state. Clusters \
-            created with keep = true are never removed (use `ccm-lua rm`). Exits 1 when no engine \
-            answers or a removal fails.
+            created with keep = true are never removed (use `ccm-lua rm`). Also removes failed \
+            runs' artifacts in <state>/_artifacts/ older than a day whose run no longer runs. \
+            Exits 1 when no engine answers or a removal fails.
             """)
 
     func run() async throws {
+        // Failed runs' artifacts need no engine: pruned even when none answers.
+        let artifacts = RunArtifacts.prune(StateStore.fromEnvironment())
+        for p in artifacts.pruned {
+            Output.line("removed artifacts \(p.name) (\(Int(p.age / 3600)) h old, run pid \(p.pid) is gone)")
+        }
+        for problem in artifacts.problems { Output.complain("gc", problem) }
         let results = await ClusterInventory().collectGarbage()
-        var removedAny = false, answered = false, failed = false
+        var removedAny = !artifacts.pruned.isEmpty, answered = false, failed = !artifacts.problems.isEmpty
         for (engine, result) in results {
             switch result {
             case .success(let removed):

@@ -353,12 +353,8 @@ final class RunOutputs: Sendable {
         if let artifacts {
             self.artifacts = URL(fileURLWithPath: artifacts)
         } else {
-            let stamp = DateFormatter()
-            stamp.dateFormat = "yyyyMMdd-HHmmss"
-            stamp.timeZone = TimeZone(identifier: "UTC")
-            // In the state folder, under a name no cluster can have ('_').
-            self.artifacts = StateStore.fromEnvironment().home.appendingPathComponent("_artifacts", isDirectory: true)
-                .appendingPathComponent("\(stamp.string(from: Date()))-\(getpid())")
+            // In the state folder, under a name no cluster can have ('_'); `gc` prunes it later.
+            self.artifacts = RunArtifacts.folder(StateStore.fromEnvironment()).appendingPathComponent(RunArtifacts.name())
         }
         everyTest = artifacts != nil
         scratch = FileManager.default.temporaryDirectory.appendingPathComponent("ccm-lua-run-\(getpid())")

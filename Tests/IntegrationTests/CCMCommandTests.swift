@@ -101,6 +101,13 @@ import Core
             #expect(!FileManager.default.fileExists(atPath: folder.path), "node3's folder is left")
             // Two members of two: writes still have their quorum.
             try Self.ok(["node2", "exec", "--", "etcdctl", "put", "k", "v"], home)
+
+            // --force does not ask etcd, and says so.
+            let forced = try Binary.run(["node2", "remove", "--force"], home: home)
+            #expect(forced.status == 0 && forced.stderr.contains(
+                "node2 was removed without leaving the etcd cluster first (force = true): the other nodes may still count it as a member"),
+                    "\(forced.stderr)")
+            #expect(try Self.states(home) == ["node1": "running"])
             try Self.ok(["remove"], home)
         }
     }

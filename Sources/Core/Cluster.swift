@@ -90,17 +90,42 @@ public actor Cluster {
     /// Creates the network, node folders and containers (not started). On any failure, whatever was
     /// created is removed again before the error is thrown.
     public static func create(_ spec: ClusterSpec, runtime: any ContainerRuntime, store: StateStore) async throws -> Cluster {
-        try await History.run.record(kind: "cluster", name: "create", targets: spec.nodes.map(\.name),
-                                     details: ["cluster": spec.name, "engine": runtime.engine.rawValue]) {
-            try await createUnrecorded(spec, runtime: runtime, store: store)
+        // The operation begins now but is written once the images are known, so its details name
+        // the exact image every node is made from, also a node that never starts.
+        let began = History.now()
+        var details = ["cluster": spec.name, "engine": runtime.engine.rawValue]
+        let images: [String: ImageInfo]
+        do {
+            try validate(name: spec.name)
+            guard !spec.nodes.isEmpty else { throw ClusterError(.usage, "a cluster needs at least one node (nodes = 0 given)") }
+            images = try await ensureImages(Set(spec.nodes.map(\.plan.image)), pull: spec.pull, runtime: runtime,
+                                            output: spec.pullOutput)
+        } catch {
+            let id = History.run.begin(at: began, kind: "cluster", name: "create", targets: spec.nodes.map(\.name), details: details)
+            History.run.end(id, result: "error", error: History.errorKind(error))
+            throw error
+        }
+        let refs = Set(spec.nodes.map(\.plan.image))
+        for node in spec.nodes {
+            // One image for all (the usual case): named once; else per node ("image_id.node2").
+            let suffix = refs.count == 1 ? "" : ".\(node.name)"
+            for (key, value) in imageDetails(cluster: spec.name, ref: node.plan.image, images[node.plan.image]) where key != "cluster" {
+                details[key + suffix] = value
+            }
+        }
+        let id = History.run.begin(at: began, kind: "cluster", name: "create", targets: spec.nodes.map(\.name), details: details)
+        do {
+            let cluster = try await createUnrecorded(spec, images: images, runtime: runtime, store: store)
+            History.run.end(id)
+            return cluster
+        } catch {
+            History.run.end(id, result: "error", error: History.errorKind(error))
+            throw error
         }
     }
 
-    private static func createUnrecorded(_ spec: ClusterSpec, runtime: any ContainerRuntime, store: StateStore) async throws -> Cluster {
-        try validate(name: spec.name)
-        guard !spec.nodes.isEmpty else { throw ClusterError(.usage, "a cluster needs at least one node (nodes = 0 given)") }
-        let images = try await ensureImages(Set(spec.nodes.map(\.plan.image)), pull: spec.pull, runtime: runtime,
-                                            output: spec.pullOutput)
+    private static func createUnrecorded(_ spec: ClusterSpec, images: [String: ImageInfo], runtime: any ContainerRuntime,
+                                         store: StateStore) async throws -> Cluster {
         Reaper.shared.watch(runtime.engine)  // before anything exists that a SIGKILL could leave
         try store.claim(spec.name)
         let record = ClusterRecord(

@@ -19,6 +19,9 @@ import CoreTesting
 
         let id = try await fake.inspectImage("img:1").id
         let events = History.run.events.filter { $0.cluster == name }
+        // The create names it too: a node that never starts is still pinned.
+        let create = try #require(events.first { $0.kind == "cluster" && $0.name == "create" }, "\(events)")
+        #expect(create.details["image"] == "img:1" && create.details["image_id"] == id, "\(create.details)")
         let start = try #require(events.first { $0.kind == "node" && $0.name == "start" && $0.node == "node1" }, "\(events)")
         #expect(start.details["image"] == "img:1" && start.details["image_id"] == id, "\(start.details)")
         let added = try #require(events.first { $0.kind == "node" && $0.name == "create" && $0.node == "node2" }, "\(events)")

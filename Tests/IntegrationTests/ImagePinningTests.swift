@@ -32,6 +32,8 @@ import Core
             #expect(node1["digest"] == expected.digest, "images.json: \(node1), the engine: \(expected.digest ?? "none")")
 
             let history = try HistoryFile.read(folder.appendingPathComponent("history.jsonl"))
+            let create = try #require(history.first { $0.kind == "cluster" && $0.name == "create" && $0.cluster == name }, "\(history)")
+            #expect(create.details["image_id"] == expected.id && create.details["image_digest"] == expected.digest, "\(create.details)")
             let start = try #require(history.first { $0.kind == "node" && $0.name == "start" && $0.node == "node1" }, "\(history)")
             #expect(start.details["image_id"] == expected.id, "\(start.details)")
             #expect(start.details["image_digest"] == expected.digest, "\(start.details)")

@@ -411,7 +411,7 @@ end
 
 --- Removes one node (c:remove() removes the whole cluster). Unless `force`, a running node first
 --- leaves the cluster through its profile's on_remove (etcd: `member remove` on another running
---- member, so the rest keep a quorum of their own number); then it is stopped, its container and
+--- member, so the quorum counts only the members left); then it is stopped, its container and
 --- folder are removed and the cluster forgets it.
 function Cluster:remove_node(which, opts)
   check(1, "remove_node", which, "string|integer|ccm.Node")

@@ -63,8 +63,6 @@ function profile.node(node, cluster)
   }
 end
 
---- A node added to a running cluster (c:add_node) joins as a new member: the cluster is told
---- first, through a running node, as etcd requires (its plan says --initial-cluster-state existing).
 --- Runs a membership change (`member add|remove ...`) on `peer`. etcd refuses one ("unhealthy
 --- cluster") until every member has been connected for a few seconds, as right after a start:
 --- that is waited out; any other failure is raised.
@@ -79,6 +77,8 @@ local function change_membership(peer, ...)
   end, { timeout = 30, interval = 0.5 })
 end
 
+--- A node added to a running cluster (c:add_node) joins as a new member: the cluster is told
+--- first, through a running node, as etcd requires (its plan says --initial-cluster-state existing).
 function profile.on_add(c, n)
   for _, peer in ipairs(c:nodes()) do
     if peer ~= n and peer:state() == "running" then

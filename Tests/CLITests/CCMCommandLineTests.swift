@@ -72,6 +72,10 @@ import Core
         let again = try await Self.run(["populate", "-n", "2"], home: home)
         #expect(again.status == 1 && again.stderr.contains("cluster 'alpha' has its nodes already; add more with `ccm-lua add node<N>`"),
                 "\(again.stderr)")
+        // What list shows, switch takes.
+        let back = try await Self.run(["switch", "later"], home: home)
+        #expect(back.status == 0, "\(back.stderr)")
+        #expect(try await Self.run(["list"], home: home).stdout == "  alpha\n *later\n")
     }
 
     @Test func clusterCommandsActOnTheCurrentCluster() async throws {

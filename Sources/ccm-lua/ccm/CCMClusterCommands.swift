@@ -285,8 +285,10 @@ struct CCMSwitch: AsyncParsableCommand {
     @Argument(help: "A cluster in the state directory (`ccm-lua list`).") var name: String
     func run() async throws {
         do {
-            _ = try ClusterInventory().record(name)
-            try CurrentCluster().set(name)
+            let current = CurrentCluster()
+            // A cluster waiting for `populate` is one too (`list` shows it).
+            if CCMPending(store: current.store).arguments(name) == nil { _ = try ClusterInventory().record(name) }
+            try current.set(name)
         } catch { throw Output.fail("switch", error) }
     }
 }

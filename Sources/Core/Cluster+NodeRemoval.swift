@@ -36,8 +36,9 @@ extension Cluster {
         do { try FileManager.default.removeItem(at: dir); return } catch {}
         let refusals = try await emptyFolderInContainer(dir)
         do { try FileManager.default.removeItem(at: dir) } catch {
+            let reason = error.localizedDescription.trimmingCharacters(in: CharacterSet(charactersIn: "."))
             let tried = refusals.isEmpty ? "" : " and could not be emptied from a container either (\(refusals.joined(separator: "; ")))"
-            throw ClusterError(.state, "node \(node) is removed, but its folder \(dir.path) is not: \(error.localizedDescription)\(tried). Remove it as root: sudo rm -rf \(dir.path)")
+            throw ClusterError(.state, "node \(node) is removed, but its folder \(dir.path) is not: \(reason)\(tried). Remove it as root: sudo rm -rf \(dir.path)")
         }
     }
 }

@@ -1,0 +1,67 @@
+import Foundation
+import Testing
+import Core
+
+/// Removing one node removes its folder also when its container wrote files there as another
+/// user that ccm-lua's own user may not remove (as `ccm-lua remove` does for the whole cluster).
+@Suite(.serialized) struct NodeRemovalFolderTests {
+    @Test func anOrdinaryUsersRemovedNodeTakesFilesItsContainerWroteAsAnotherUser() async throws {
+        _ = try await Integration.runtime(.docker)
+        let docker = try #require(getgrnam("docker")?.pointee.gr_gid, "no docker group")
+        let ordinary: uid_t = 1000
+        let root = URL(fileURLWithPath: "/tmp/ccm-lua-rmnode-\(UUID().uuidString.prefix(8))")
+        let home = root.appendingPathComponent("home")
+        let name = ScenarioTests.unique("rmfolder", .docker)
+        defer { try? FileManager.default.removeItem(at: root) }
+        do {
+            for dir in [root, home, root.appendingPathComponent("docker")] {
+                try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+                #expect(chown(dir.path, ordinary, ordinary) == 0)
+            }
+            let script = root.appendingPathComponent("rmnode.lua")
+            try """
+                local writer = { name = "writer", start_order = "parallel", config = {} }
+                function writer.node(node, cluster)
+                  return {
+                    command = { "sh", "-c", "mkdir /data/deep && echo kept > /data/deep/file && chmod 700 /data/deep && echo written && exec sleep 1000" },
+                    directories = { data = "/data" },
+                    ready = { log = "^written$" },
+                  }
+                end
+                local c = cluster.create { profile = writer, name = "\(name)", image = "\(Integration.baseImage)", user = "1001:1001", nodes = 2 }
+                c:start { timeout = 60 }
+                local folder = os.getenv("CCM_LUA_HOME") .. "/" .. c.name .. "/node2"
+                print("before: " .. exec.host({ "stat", "-c", "%u", folder .. "/data/deep" }).stdout:gsub("%s+$", ""))
+                c:node(2):remove()
+                print("after: " .. exec.host({ "ls", folder }).code)
+                print("nodes: " .. #c:nodes())
+                """.write(to: script, atomically: true, encoding: .utf8)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+            process.arguments = ["--reuid=\(ordinary)", "--regid=\(ordinary)", "--groups=\(docker)", "--", Binary.path, script.path]
+            process.environment = [
+                "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
+                "HOME": root.path, "DOCKER_CONFIG": root.appendingPathComponent("docker").path,
+                "CCM_LUA_HOME": home.path, "CCM_LUA_RUNTIME": "docker", "CCM_LUA_PULL": "never",
+            ]
+            process.currentDirectoryURL = root
+            let out = Pipe(), err = Pipe()
+            process.standardOutput = out
+            process.standardError = err
+            try process.run()
+            let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 0, "stderr:\n\(stderr)")
+            // `ls` of a folder that is gone exits 2.
+            for line in ["before: 1001", "after: 2", "nodes: 1"] {
+                #expect(stdout.contains(line), "missing '\(line)' in:\n\(stdout)\nstderr:\n\(stderr)")
+            }
+            #expect(!FileManager.default.fileExists(atPath: home.appendingPathComponent(name).path))
+            #expect(try await CLIContainerRuntime(engine: .docker).listContainers(labels: [Labels.cluster: name]).isEmpty)
+        } catch {
+            _ = try? await ResourceCleanup.removeAll(matching: [Labels.cluster: name], in: CLIContainerRuntime(engine: .docker))
+            throw error
+        }
+    }
+}

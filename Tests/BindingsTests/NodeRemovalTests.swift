@@ -61,6 +61,25 @@ extension FakeClusters {
                     "\(run.fake.calls("remove"))")
         }
 
+        @Test func aProfileThatLeavesFromAPeerLetsAStoppedNodeLeaveToo() async throws {
+            let run = try await runCluster(Self.leavingProfile + """
+
+                profile.leaves_from_peer = true
+                local c = cluster.create { name = "peer", profile = profile, image = "busybox:latest", nodes = 3,
+                  command = { "sleep", "1000" } }
+                c:start()
+                c:node(3):stop()
+                c:node(3):remove()
+                c:remove_node(2, { force = true })
+                out("left", table.concat(left, ","))
+                out("status", names(c))
+                """)
+            #expect(run.error == nil, "\(run.summary)")
+            // The stopped node3 left through its peers; force still skips the hook for node2.
+            #expect(run.values["left"] == "node3:exited", "\(run.values)")
+            #expect(run.values["status"] == "node1")
+        }
+
         @Test func etcdAsksAnotherRunningMemberToRemoveTheNodeBeforeItGoes() async throws {
             let endpoint = "--endpoints=http://127.0.0.1:2379"
             let run = try await runCluster("""

@@ -412,7 +412,9 @@ end
 --- Removes one node (c:remove() removes the whole cluster). Unless `force`, a running node first
 --- leaves the cluster through its profile's on_remove (etcd: `member remove` on another running
 --- member, so the quorum counts only the members left); then it is stopped, its container and
---- folder are removed and the cluster forgets it.
+--- folder are removed and the cluster forgets it. A profile whose on_remove asks the other nodes
+--- (`leaves_from_peer`) runs it for a stopped node too: otherwise the survivors keep counting it
+--- towards their quorum.
 function Cluster:remove_node(which, opts)
   check(1, "remove_node", which, "string|integer|ccm.Node")
   opts = options("c:remove_node", 2, opts, "force:boolean timeout:number")
@@ -426,7 +428,7 @@ function Cluster:remove_node(which, opts)
     local skipped = opts.force and "force = true" or nil
     if not skipped then
       local state = n:state()
-      if state ~= "running" then skipped = "it is " .. state end
+      if state ~= "running" and not profile.leaves_from_peer then skipped = "it is " .. state end
     end
     if skipped then
       note = ("%s was removed without leaving the %s cluster first (%s): the other nodes may still count it as a member%s")

@@ -113,6 +113,10 @@ function profile.on_remove(c, n)
   return ("%s was removed without leaving the etcd cluster first: no other node runs to ask"):format(n.name)
 end
 
+--- on_remove asks another member, so a stopped node can leave too (its departure is what keeps
+--- the survivors' quorum right).
+profile.leaves_from_peer = true
+
 --- Said when on_remove could not run (a stopped node, or force).
 profile.leave_by_hand = "on a running node, `etcdctl member list` names its ID and `etcdctl member remove ID` removes it"
 

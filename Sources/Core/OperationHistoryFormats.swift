@@ -54,6 +54,8 @@ public enum OperationHistoryFormats {
         guard let text = String(data: data, encoding: .utf8) else {
             throw ReadError(line: 0, message: "the history is not UTF-8 text")
         }
+        // Nothing recorded (Jepsen leaves such logs behind): an empty history, whatever the format.
+        if text.allSatisfy(\.isWhitespace) { return OperationHistory() }
         guard let format = format ?? detect(text) else {
             let first = text.split(separator: "\n").first { !$0.allSatisfy(\.isWhitespace) }.map { String($0.prefix(80)) } ?? ""
             throw ReadError(line: 0, message: "not a history: expected JSON lines ({\"type\":\"invoke\", ...}), EDN op maps "

@@ -163,6 +163,15 @@ import Testing
         #expect(error("hello\n").hasPrefix("not a history: expected JSON lines"))
     }
 
+    @Test func anEmptyFileIsAnEmptyHistory() throws {
+        // Jepsen leaves empty logs behind (a run that recorded nothing); they check as valid.
+        for text in ["", "\n\n", "  \n"] {
+            let history = try OperationHistoryFormats.load(Data(text.utf8))
+            #expect(history.operations.isEmpty)
+            #expect(try Linearizability.check(history, model: .etcd).valid == .valid)
+        }
+    }
+
     @Test func loadPathNamesTheFile() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("ccm-lua-history-\(UUID().uuidString).edn").path
         defer { try? FileManager.default.removeItem(atPath: path) }

@@ -83,7 +83,10 @@ public enum OperationHistoryFormats {
 
     /// The format a history's text is in, from its first line that is not blank or a comment.
     public static func detect(_ text: String) -> Format? {
-        for line in text.split(separator: "\n") {
+        var rest = Substring(text)
+        while !rest.isEmpty {
+            let line = rest.prefix { $0 != "\n" }
+            rest = rest.dropFirst(line.count + 1)
             let trimmed = line.drop { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "," }
             if trimmed.isEmpty || trimmed.hasPrefix(";") { continue }
             if OperationHistoryJepsenLog.looksLikeLogLine(trimmed) { return .jepsenLog }

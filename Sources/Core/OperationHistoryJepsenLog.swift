@@ -17,11 +17,17 @@ enum OperationHistoryJepsenLog {
 
     static func read(_ text: String) throws -> OperationHistory {
         var operations: [ClientOperation] = []
+        let bytes = Array(text.utf8)
         var lineNumber = 0
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        var start = 0
+        while start <= bytes.count {
+            var end = start
+            while end < bytes.count && bytes[end] != 0x0A { end += 1 }
             lineNumber += 1
-            guard let operation = try operation(line, index: operations.count, lineNumber: lineNumber) else { continue }
-            operations.append(operation)
+            if let operation = try operation(bytes[start..<end], index: operations.count, lineNumber: lineNumber) {
+                operations.append(operation)
+            }
+            start = end + 1
         }
         return OperationHistory(operations)
     }
@@ -29,38 +35,52 @@ enum OperationHistoryJepsenLog {
     /// Whether a line is one of these log lines (used to tell formats apart).
     static func looksLikeLogLine(_ line: Substring) -> Bool { line.contains("jepsen.util") }
 
-    static func operation(_ line: Substring, index: Int, lineNumber: Int) throws -> ClientOperation? {
-        guard let markerRange = line.range(of: "jepsen.util") else { return nil }
-        var rest = line[markerRange.upperBound...].drop { $0 == " " || $0 == "\t" }
-        guard rest.first == "-" else { return nil }
-        rest = rest.dropFirst()
-        func field() -> Substring {
-            rest = rest.drop { $0 == " " || $0 == "\t" || $0 == "\r" }
-            let word = rest.prefix { $0 != " " && $0 != "\t" && $0 != "\r" }
-            rest = rest.dropFirst(word.count)
-            return word
+    private static func isBlank(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0D }
+
+    /// The operation on one line, or nil when the line is not an event. Works on bytes: logs run to
+    /// many thousands of lines.
+    static func operation(_ line: ArraySlice<UInt8>, index: Int, lineNumber: Int) throws -> ClientOperation? {
+        guard var at = find(marker, in: line) else { return nil }
+        at += marker.count
+        let end = line.endIndex
+        while at < end && isBlank(line[at]) { at += 1 }
+        guard at < end, line[at] == UInt8(ascii: "-") else { return nil }
+        at += 1
+        func field() -> ArraySlice<UInt8> {
+            while at < end && isBlank(line[at]) { at += 1 }
+            let start = at
+            while at < end && !isBlank(line[at]) { at += 1 }
+            return line[start..<at]
         }
+        func text(_ bytes: ArraySlice<UInt8>) -> String { String(decoding: bytes, as: UTF8.self) }
         let processField = field()
         let process: ClientOperation.Process
-        if let number = Int(processField) { process = .client(number) }
-        else if processField.hasPrefix(":"), processField.count > 1 { process = .named(String(processField.dropFirst())) }
+        if let number = Int(text(processField)) { process = .client(number) }
+        else if processField.first == UInt8(ascii: ":"), processField.count > 1 { process = .named(text(processField.dropFirst())) }
         else { return nil }
         let typeField = field()
-        guard typeField.hasPrefix(":"), let kind = ClientOperation.Kind(rawValue: String(typeField.dropFirst())) else {
+        guard typeField.first == UInt8(ascii: ":"), let kind = ClientOperation.Kind(rawValue: text(typeField.dropFirst())) else {
             return nil
         }
         let fField = field()
-        guard fField.hasPrefix(":"), fField.count > 1 else {
+        guard fField.first == UInt8(ascii: ":"), fField.count > 1 else {
             throw OperationHistoryFormats.ReadError(
-                line: lineNumber, message: "expected a function such as :read, :write or :cas after \(typeField), got '\(fField)'")
+                line: lineNumber, message: "expected a function such as :read, :write or :cas after \(text(typeField)), got '\(text(fField))'")
         }
-        let f = String(fField.dropFirst())
-        let valueText = rest.trimmingCharacters(in: .whitespacesAndNewlines)
+        let f = text(fField.dropFirst())
+        var valueStart = at
+        var valueEnd = end
+        while valueStart < valueEnd && isBlank(line[valueStart]) { valueStart += 1 }
+        while valueEnd > valueStart && isBlank(line[valueEnd - 1]) { valueEnd -= 1 }
+        let valueBytes = line[valueStart..<valueEnd]
         var value = OperationValue.none
         var error: String? = nil
-        if !valueText.isEmpty {
+        if let simple = simpleValue(valueBytes) {
+            value = simple
+        } else if !valueBytes.isEmpty {
+            let valueText = text(valueBytes)
             do {
-                let forms = try OperationHistoryEDN.readAll(Substring(valueText))
+                let forms = try OperationHistoryEDN.readAll(bytes: Array(valueBytes)).map(\.form)
                 if forms.count == 1, case .keyword(let reason) = forms[0], kind == .fail || kind == .info {
                     error = reason
                 } else if forms.count == 1 {
@@ -81,5 +101,45 @@ enum OperationHistoryJepsenLog {
             }
         }
         return ClientOperation(index: index, kind: kind, process: process, f: f, value: value, error: error)
+    }
+
+    /// The values nearly every line has, without the EDN reader: nil, an integer, [integer integer].
+    private static func simpleValue(_ bytes: ArraySlice<UInt8>) -> OperationValue? {
+        if bytes.elementsEqual("nil".utf8) { return OperationValue.none }
+        if let number = integer(bytes) { return .integer(number) }
+        guard bytes.count >= 5, bytes.first == UInt8(ascii: "["), bytes.last == UInt8(ascii: "]"),
+              let space = bytes.firstIndex(where: { $0 == 0x20 || $0 == 0x2C || $0 == 0x09 }),
+              let old = integer(bytes[(bytes.startIndex + 1)..<space]),
+              let new = integer(bytes[(space + 1)..<(bytes.endIndex - 1)]) else { return nil }
+        return .list([.integer(old), .integer(new)])
+    }
+
+    private static func integer(_ bytes: ArraySlice<UInt8>) -> Int64? {
+        guard !bytes.isEmpty, bytes.count < 19 else { return nil }
+        var rest = bytes[...]
+        var negative = false
+        if rest.first == UInt8(ascii: "-") { negative = true; rest = rest.dropFirst() }
+        guard !rest.isEmpty else { return nil }
+        var number: Int64 = 0
+        for byte in rest {
+            guard byte >= 0x30 && byte <= 0x39 else { return nil }
+            number = number * 10 + Int64(byte - 0x30)
+        }
+        return negative ? -number : number
+    }
+
+    private static func find(_ needle: [UInt8], in line: ArraySlice<UInt8>) -> Int? {
+        guard line.count >= needle.count else { return nil }
+        var at = line.startIndex
+        let last = line.endIndex - needle.count
+        while at <= last {
+            if line[at] == needle[0] {
+                var matched = true
+                for k in 1..<needle.count where line[at + k] != needle[k] { matched = false; break }
+                if matched { return at }
+            }
+            at += 1
+        }
+        return nil
     }
 }

@@ -32,15 +32,16 @@ var arguments = Array(CommandLine.arguments.dropFirst())
 var jepsenDir: String? = nil
 var rounds = 3
 var sizes = [1_000, 10_000, 100_000]
+var keys = 10
 while let argument = arguments.first {
     arguments.removeFirst()
     switch argument {
     case "--jepsen-dir": jepsenDir = arguments.isEmpty ? nil : arguments.removeFirst()
     case "--rounds": rounds = Int(arguments.isEmpty ? "" : arguments.removeFirst()) ?? rounds
     case "--sizes": sizes = (arguments.isEmpty ? "" : arguments.removeFirst()).split(separator: ",").compactMap { Int($0) }
-    case "--generated-only": jepsenDir = nil
+    case "--keys": keys = Int(arguments.isEmpty ? "" : arguments.removeFirst()) ?? keys
     default:
-        FileHandle.standardError.write(Data("usage: checker-bench [--jepsen-dir DIR] [--rounds N] [--sizes 1000,10000]\n".utf8))
+        FileHandle.standardError.write(Data("usage: checker-bench [--jepsen-dir DIR] [--rounds N] [--sizes 1000,10000] [--keys N]\n".utf8))
         exit(2)
     }
 }
@@ -73,11 +74,11 @@ if let jepsenDir {
     for (i, name) in names.enumerated() { print("\(name) \(verdicts[i]) \(String(format: "%.6f", times[i]))") }
     print("total \(names.count) files: check \(String(format: "%.4f", total)) s (best of \(rounds)), parse \(String(format: "%.4f", loadTime)) s")
 } else {
-    print("model cas-register, 10 keys, 2% unknown outcomes; check time, best of \(rounds) (100k: 1)")
+    print("model cas-register, \(keys) key\(keys == 1 ? "" : "s"), 2% unknown outcomes; check time, best of \(rounds) (100k: 1)")
     print("operations  processes   events    check s  per op µs  verdict")
     for operations in sizes {
         for processes in [5, 20] {
-            let history = LinearizableHistoryGenerator(model: .casRegister, operations: operations, keys: 10,
+            let history = LinearizableHistoryGenerator(model: .casRegister, operations: operations, keys: keys,
                                                        processes: processes, infoRate: 0.02, seed: 42).generate()
             let (time, result) = try best(operations >= 100_000 ? 1 : rounds) {
                 try Linearizability.check(history, model: .casRegister, timeLimit: 600)

@@ -33,12 +33,14 @@ var jepsenDir: String? = nil
 var rounds = 3
 var sizes = [1_000, 10_000, 100_000]
 var keys = 10
+var exportDir: String? = nil
 while let argument = arguments.first {
     arguments.removeFirst()
     switch argument {
     case "--jepsen-dir": jepsenDir = arguments.isEmpty ? nil : arguments.removeFirst()
     case "--rounds": rounds = Int(arguments.isEmpty ? "" : arguments.removeFirst()) ?? rounds
     case "--sizes": sizes = (arguments.isEmpty ? "" : arguments.removeFirst()).split(separator: ",").compactMap { Int($0) }
+    case "--export-etcd-logs": exportDir = arguments.isEmpty ? nil : arguments.removeFirst()
     case "--keys": keys = Int(arguments.isEmpty ? "" : arguments.removeFirst()) ?? keys
     default:
         FileHandle.standardError.write(Data("usage: checker-bench [--jepsen-dir DIR] [--rounds N] [--sizes 1000,10000] [--keys N]\n".utf8))
@@ -47,6 +49,39 @@ while let argument = arguments.first {
 }
 
 var failed = false
+
+/// A single-object cas-register history as a Jepsen etcd log, so other checkers can read it.
+func etcdLog(_ history: OperationHistory) -> String {
+    var text = ""
+    for op in history.operations {
+        guard case .client(let process) = op.process else { continue }
+        var value: String
+        switch op.value {
+        case .none: value = "nil"
+        case .integer(let n): value = String(n)
+        case .list(let items): value = "[" + items.map { if case .integer(let n) = $0 { String(n) } else { "nil" } }.joined(separator: " ") + "]"
+        default: value = "nil"
+        }
+        if op.kind == .info || (op.kind == .fail && op.f == "read") { value = ":timed-out" }
+        text += "INFO  jepsen.util - \(process)\t:\(op.kind.rawValue)\t:\(op.f)\t\(value)\n"
+    }
+    return text
+}
+
+if let exportDir {
+    // Generated one-key histories in Jepsen's etcd log form, to run other checkers on the same input.
+    try FileManager.default.createDirectory(atPath: exportDir, withIntermediateDirectories: true)
+    for operations in sizes {
+        for processes in [5, 20] {
+            let history = LinearizableHistoryGenerator(model: .etcd, operations: operations, keys: 0,
+                                                       processes: processes, infoRate: 0.02, seed: 42).generate()
+            let path = "\(exportDir)/etcd_generated_\(operations)_p\(processes).log"
+            try Data(etcdLog(history).utf8).write(to: URL(fileURLWithPath: path))
+            print(path)
+        }
+    }
+    exit(0)
+}
 if let jepsenDir {
     let names = ((try? FileManager.default.contentsOfDirectory(atPath: jepsenDir)) ?? [])
         .filter { $0.hasPrefix("etcd_") && $0.hasSuffix(".log") }.sorted()

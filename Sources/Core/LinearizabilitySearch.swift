@@ -75,14 +75,29 @@ enum LinearizationSearch {
         var hasReturn = [Bool](repeating: false, count: count)
         for i in 0..<count { hasReturn[i] = operations[i].returnPosition != nil }
 
-        let wordCount = (count + 63) / 64
+        // Bits: definite operations first, in invocation order, then from a fresh word those of
+        // unknown outcome, which may stay unlinearized to the end and so would otherwise keep every
+        // word after theirs from ever being full (see `lead`).
+        let definiteWords = (definiteCount + 63) / 64
+        let wordCount = definiteWords + (count - definiteCount + 63) / 64
+        var bitOf = [Int](repeating: 0, count: count)
+        var nextDefinite = 0, nextUnknown = definiteWords * 64
+        for i in 0..<count {
+            if operations[i].returnPosition != nil { bitOf[i] = nextDefinite; nextDefinite += 1 }
+            else { bitOf[i] = nextUnknown; nextUnknown += 1 }
+        }
         var linearized = [UInt64](repeating: 0, count: wordCount)
         var zobrist = [UInt64](repeating: 0, count: count)
         var mixer = SeededGenerator(seed: UInt64(0x5EED_C4EC_4E12))
         for i in 0..<count { zobrist[i] = mixer.next() }
         var setHash: UInt64 = 0
+        // The set is stored in the memo table as the words between the leading full ones
+        // (operations long since linearized) and the last non-zero one: a few words, not one bit
+        // per operation of the history.
+        var lead = 0   // definite words before this one are all ones
+        var top = -1   // the last definite word that is not zero
 
-        var cache = LinearizationCache<Model.State>(wordCount: wordCount)
+        var cache = LinearizationCache<Model.State>(definiteWords: definiteWords)
         var state = model.initialState
         var stackOperations: [Int32] = []
         var stackStates: [Model.State] = []
@@ -108,7 +123,10 @@ enum LinearizationSearch {
                 }
                 let op = Int(undone)
                 state = stackStates.removeLast()
-                linearized[op >> 6] &= ~(1 << UInt64(op & 63))
+                let word = bitOf[op] >> 6
+                linearized[word] &= ~(1 << UInt64(bitOf[op] & 63))
+                if word < lead { lead = word }
+                if word == top { while top >= 0 && linearized[top] == 0 { top -= 1 } }
                 setHash ^= zobrist[op]
                 if hasReturn[op] {
                     remaining += 1
@@ -125,10 +143,16 @@ enum LinearizationSearch {
 
             let op = Int(entry >> 1)
             if let after = try model.step(state, op) {
-                let bit: UInt64 = 1 << UInt64(op & 63)
-                linearized[op >> 6] |= bit
+                let word = bitOf[op] >> 6
+                let bit: UInt64 = 1 << UInt64(bitOf[op] & 63)
+                linearized[word] |= bit
+                var newLead = lead
+                while newLead < definiteWords && linearized[newLead] == ~0 { newLead += 1 }
+                let newTop = word < definiteWords ? max(top, word) : top
                 let hash = (setHash ^ zobrist[op]) ^ model.hash(after)
-                if cache.insert(linearized, hash: hash, state: after) {
+                if cache.insert(linearized, lead: newLead, top: newTop, hash: hash, state: after) {
+                    lead = newLead
+                    top = newTop
                     stackOperations.append(Int32(op))
                     stackStates.append(state)
                     state = after
@@ -146,7 +170,7 @@ enum LinearizationSearch {
                     entry = next[head]
                     continue
                 }
-                linearized[op >> 6] &= ~bit
+                linearized[word] &= ~bit
             }
             entry = next[Int(entry)]
         }
@@ -155,46 +179,63 @@ enum LinearizationSearch {
 }
 
 /// The memo table: a set of (linearized set, state) pairs, open addressing over one flat array of
-/// bitset words, so an insert allocates only when the table grows.
+/// bitset words, so an insert allocates only when the table grows. A set is stored as its `lead`
+/// (how many leading words are all ones) and the words from there to its last non-zero word, which
+/// is the same for equal sets and short for any set the search reaches.
 struct LinearizationCache<State: Hashable> {
-    private let wordCount: Int
     private var slots: [Int32]
     private var mask: Int
     private var hashes: [UInt64] = []
     private var states: [State] = []
+    private var leads: [Int32] = []
+    private var starts: [Int] = []
+    private var lengths: [Int32] = []
     private var words: [UInt64] = []
 
-    init(wordCount: Int) {
-        self.wordCount = wordCount
+    /// Words after these (the operations of unknown outcome) are always stored whole.
+    private let definiteWords: Int
+
+    init(definiteWords: Int) {
+        self.definiteWords = definiteWords
         slots = [Int32](repeating: -1, count: 1024)
         mask = 1023
     }
 
     var count: Int { states.count }
 
-    /// Adds the pair; false when it was already there.
-    mutating func insert(_ set: [UInt64], hash: UInt64, state: State) -> Bool {
+    /// Adds the pair; false when it was already there. `set[lead...top]` and the words after the
+    /// definite ones are what is stored.
+    mutating func insert(_ set: [UInt64], lead: Int, top: Int, hash: UInt64, state: State) -> Bool {
+        let length = max(0, top - lead + 1)
+        let unknownWords = set.count - definiteWords
         var slot = Int(truncatingIfNeeded: (hash &* 0x9E37_79B9_7F4A_7C15) >> 20) & mask
         while true {
             let found = Int(slots[slot])
             if found < 0 { break }
-            if hashes[found] == hash && states[found] == state && sameSet(found, set) { return false }
+            if hashes[found] == hash && Int(leads[found]) == lead && Int(lengths[found]) == length
+                && states[found] == state && sameWords(found, set, lead, length, unknownWords) { return false }
             slot = (slot + 1) & mask
         }
         let index = states.count
         slots[slot] = Int32(index)
         hashes.append(hash)
         states.append(state)
-        words.append(contentsOf: set)
+        leads.append(Int32(lead))
+        starts.append(words.count)
+        lengths.append(Int32(length))
+        if length > 0 { words.append(contentsOf: set[lead..<(lead + length)]) }
+        if unknownWords > 0 { words.append(contentsOf: set[definiteWords...]) }
         if states.count * 2 > slots.count { grow() }
         return true
     }
 
-    private func sameSet(_ index: Int, _ set: [UInt64]) -> Bool {
-        let start = index * wordCount
+    private func sameWords(_ index: Int, _ set: [UInt64], _ lead: Int, _ length: Int, _ unknownWords: Int) -> Bool {
+        let start = starts[index]
+        let definiteWords = definiteWords
         return words.withUnsafeBufferPointer { stored in
             set.withUnsafeBufferPointer { given in
-                for i in 0..<wordCount where stored[start + i] != given[i] { return false }
+                for i in 0..<length where stored[start + i] != given[lead + i] { return false }
+                for i in 0..<unknownWords where stored[start + length + i] != given[definiteWords + i] { return false }
                 return true
             }
         }

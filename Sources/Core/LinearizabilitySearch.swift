@@ -127,6 +127,7 @@ enum LinearizationSearch {
                 linearized[word] &= ~(1 << UInt64(bitOf[op] & 63))
                 if word < lead { lead = word }
                 if word == top { while top >= 0 && linearized[top] == 0 { top -= 1 } }
+                assert(LinearizationCache<Model.State>.bounds(linearized, definiteWords) == (lead, top))
                 setHash ^= zobrist[op]
                 if hasReturn[op] {
                     remaining += 1
@@ -153,6 +154,7 @@ enum LinearizationSearch {
                 if cache.insert(linearized, lead: newLead, top: newTop, hash: hash, state: after) {
                     lead = newLead
                     top = newTop
+                    assert(LinearizationCache<Model.State>.bounds(linearized, definiteWords) == (lead, top))
                     stackOperations.append(Int32(op))
                     stackStates.append(state)
                     state = after
@@ -202,6 +204,16 @@ struct LinearizationCache<State: Hashable> {
     }
 
     var count: Int { states.count }
+
+    /// `lead` and `top` of a set worked out from scratch: what the search keeps up to date step by
+    /// step (checked against this in debug builds).
+    static func bounds(_ set: [UInt64], _ definiteWords: Int) -> (lead: Int, top: Int) {
+        var lead = 0
+        while lead < definiteWords && set[lead] == ~0 { lead += 1 }
+        var top = definiteWords - 1
+        while top >= 0 && set[top] == 0 { top -= 1 }
+        return (lead, top)
+    }
 
     /// Adds the pair; false when it was already there. `set[lead...top]` and the words after the
     /// definite ones are what is stored.

@@ -44,3 +44,98 @@ import Testing
         #expect(a.operations.count == 100)
     }
 }
+
+/// The search against the definition, on small random histories that are often not linearizable:
+/// a brute force that tries every order respecting real time gives the same verdict.
+@Suite struct LinearizabilityBruteForceTests {
+    struct Op { var call: Int; var ret: Int?; var write: Int64?; var read: Int64?? }
+
+    /// Every order in which each operation comes after all definite ones that returned before it
+    /// was invoked; unknown ones may be left out.
+    static func linearizable(_ ops: [Op]) -> Bool {
+        func search(_ done: [Bool], _ value: Int64?) -> Bool {
+            if ops.indices.allSatisfy({ done[$0] || ops[$0].ret == nil }) { return true }
+            for i in ops.indices where !done[i] {
+                let blocked = ops.indices.contains { j in !done[j] && j != i && (ops[j].ret.map { $0 < ops[i].call } ?? false) }
+                if blocked { continue }
+                var next = done
+                next[i] = true
+                if let write = ops[i].write {
+                    if search(next, write) { return true }
+                } else if let read = ops[i].read {
+                    if read == value && search(next, value) { return true }
+                } else if search(next, value) { return true }
+            }
+            return false
+        }
+        return search([Bool](repeating: false, count: ops.count), nil)
+    }
+
+    @Test func theSearchAgreesWithBruteForce() throws {
+        var random = SeededGenerator(seed: UInt64(2026))
+        var seen = (valid: 0, invalid: 0)
+        for _ in 0..<400 {
+            var h = HistoryBuilder()
+            var ops: [Op] = []
+            var open: [Int: Int] = [:]   // process -> op
+            var position = 0
+            let total = 3 + random.below(5)
+            var started = 0
+            while started < total || !open.isEmpty {
+                let process = random.below(3)
+                if let i = open[process] {
+                    open[process] = nil
+                    let unknown = random.below(6) == 0
+                    if let write = ops[i].write {
+                        if unknown { h.info(process, "write") } else { h.ok(process, "write", .integer(write)); ops[i].ret = position }
+                    } else {
+                        let read: Int64? = random.below(4) == 0 ? nil : Int64(random.below(3))
+                        if unknown { h.info(process, "read"); ops[i].read = .some(nil) }
+                        else { h.ok(process, "read", read.map(OperationValue.integer) ?? .none); ops[i].read = .some(read); ops[i].ret = position }
+                    }
+                    if unknown { ops[i].read = ops[i].write == nil ? nil : ops[i].read }
+                } else if started < total {
+                    started += 1
+                    if random.below(2) == 0 {
+                        let value = Int64(random.below(3))
+                        h.invoke(process, "write", .integer(value))
+                        ops.append(Op(call: position, ret: nil, write: value, read: nil))
+                    } else {
+                        h.invoke(process, "read")
+                        ops.append(Op(call: position, ret: nil, write: nil, read: nil))
+                    }
+                    open[process] = ops.count - 1
+                } else { continue }
+                position += 1
+            }
+            let expected = Self.linearizable(ops)
+            let result = try Linearizability.check(h.history, model: .register, timeLimit: 10)
+            #expect(result.valid == (expected ? .valid : .invalid), "\(h.operations.map { "\($0.process) \($0.kind) \($0.f) \($0.value)" })")
+            if expected { seen.valid += 1 } else { seen.invalid += 1 }
+        }
+        #expect(seen.valid > 50 && seen.invalid > 50, "\(seen)")
+    }
+}
+
+@Suite struct LinearizationCacheTests {
+    /// Sets that differ only outside the stored words must still be told apart.
+    @Test func equalSetsAreFoundAndDifferentOnesAreNot() {
+        var random = SeededGenerator(seed: UInt64(9))
+        let definiteWords = 4
+        var cache = LinearizationCache<Int>(definiteWords: definiteWords)
+        var inserted: Set<[UInt64]> = []
+        let patterns: [UInt64] = [0, ~0, 1, 1 << 63, ~0 - 1]
+        for _ in 0..<3000 {
+            // Five words: four definite, one of unknown outcome.
+            var set = (0..<5).map { _ in patterns[random.below(patterns.count)] }
+            if random.below(2) == 0 { set[4] = 0 }
+            let state = random.below(2)
+            let (lead, top) = LinearizationCache<Int>.bounds(set, definiteWords)
+            // One hash for all on purpose: equal hashes must not be taken for equal sets.
+            let hash: UInt64 = 7
+            let isNew = inserted.insert(set + [UInt64(state)]).inserted
+            #expect(cache.insert(set, lead: lead, top: top, hash: hash, state: state) == isNew, "\(set) \(state)")
+        }
+        #expect(cache.count == inserted.count)
+    }
+}

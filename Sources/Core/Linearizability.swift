@@ -106,12 +106,13 @@ public enum Linearizability {
     /// `[old, new]`).
     public static func check(_ history: OperationHistory, model: LinearizabilityModel,
                              timeLimit: Double? = nil) throws -> LinearizabilityResult {
-        let deadline = timeLimit.map { MonotonicClock.now &+ UInt64(max(0, $0) * 1e9) }
+        // A limit beyond ~30 years is no limit (and would not fit in nanoseconds).
+        let deadline = timeLimit.flatMap { $0.isNaN || $0 > 1e9 ? nil : MonotonicClock.now &+ UInt64(max(0, $0) * 1e9) }
         let byKey = try CheckedOperation.pair(history)
         var keys: [String: LinearizabilityResult.KeyResult] = [:]
         // Smaller objects first: a time limit then leaves as few keys unknown as it can.
         for (key, operations) in byKey.sorted(by: { ($0.value.count, $0.key) < ($1.value.count, $1.key) }) {
-            if let deadline, MonotonicClock.now > deadline {
+            if let deadline, MonotonicClock.now >= deadline {
                 keys[key] = .init(valid: .unknown)
                 continue
             }

@@ -364,6 +364,15 @@ struct CounterModel: SequentialModel {
         #expect(seconds < 2, "took \(seconds) s for a 0.05 s limit")
     }
 
+    @Test func anyTimeLimitIsAccepted() throws {
+        var h = HistoryBuilder()
+        h.done(0, "write", .integer(1))
+        for limit in [Double.infinity, 1e300, -1, 0] {
+            let result = try Linearizability.check(h.history, model: .register, timeLimit: limit)
+            #expect(result.valid == (limit <= 0 ? .unknown : .valid), "\(limit)")
+        }
+    }
+
     @Test func theSameShapeSmallEnoughIsDecided() throws {
         let result = try Linearizability.check(Self.adversarial(writers: 8).history, model: .register, timeLimit: 30)
         #expect(result.valid == .invalid)

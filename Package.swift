@@ -60,6 +60,8 @@ let package = Package(
         // bench/exec-roundtrip: exec round trip through Core vs the bare client.
         .executableTarget(name: "exec-roundtrip-bench", dependencies: ["Core"], path: "bench/ExecRoundtrip",
                           swiftSettings: strict),
+        // bench/checker: linearizability checker timings, and Jepsen's etcd logs side by side with Porcupine.
+        .executableTarget(name: "checker-bench", dependencies: ["Core"], path: "bench/Checker", swiftSettings: strict),
 
         .testTarget(name: "CoreTests", dependencies: ["Core", "CoreTesting", .product(name: "Yams", package: "Yams")], resources: [.copy("Fixtures")],
                     swiftSettings: strict),

@@ -30,3 +30,8 @@ public enum Defaults {
     /// before its second sweep (a create the owner had started may land late).
     public static let reaperGrace: Double = 1
 }
+
+extension Defaults {
+    /// `check.linearizable`: past it the verdict is "unknown" (the search can be exponential).
+    public static let checkTimeLimit: Double = 60
+}

@@ -21,7 +21,7 @@ public enum TestReportHTML {
         <!DOCTYPE html>
         <html lang="en"><head><meta charset="utf-8">
         <title>ccm-lua: \(escape(report.countsLine))</title>
-        <style>\(css)</style></head>
+        <style>\(css)\(workloadCSS)</style></head>
         <body class="\(report.passed ? "passed" : "failed")">
         <header><h1>\(report.passed ? "✓" : "✗") \(escape(report.countsLine))</h1>
         <p>in \(escape(TestReport.formatDuration(report.duration))) · seed \(report.seed) (repeat the run with <code>--seed \(report.seed)</code>)</p></header>
@@ -29,6 +29,7 @@ public enum TestReportHTML {
         \(sections.joined(separator: "\n"))
         </main>
         <footer>Lanes: <span class="key created">created</span> <span class="key up">up</span> <span class="key down">down</span> <span class="key paused">paused</span> <span class="key fault">fault</span> · ◆ exec · ● wait · bars above the lanes: steps. Hover for details.</footer>
+        <script>\(workloadScript)</script>
         <script>\(failedFirst.map { "document.getElementById('test-\($0)').scrollIntoView();" } ?? "")</script>
         </body></html>
         """
@@ -45,7 +46,12 @@ public enum TestReportHTML {
             if let step = result.step { body += "<p class=\"step\">in step <b>\(escape(step))</b></p>" }
             body += "</div>"
         }
-        if let event { body += timeline(of: event, failed: result.status.isFailure, history: history) }
+        if let event {
+            body += timeline(of: event, failed: result.status.isFailure, history: history)
+            let file = event.file ?? event.details["file"]
+            let sameFile = history.filter { ($0.file ?? $0.details["file"]) == file }
+            body += workloads(of: event, during: HistoryFile.events(of: event, in: sameFile), sameFile: sameFile)
+        }
         if result.status.isFailure {
             body += "<div class=\"failure\">"
             if let traceback = result.traceback { body += "<pre class=\"traceback\">\(escape(traceback))</pre>" }

@@ -40,11 +40,22 @@ function M.new(opts)
   return wrap(native.new(), opts.concurrency)
 end
 
+local invoke_fields = { process = true, f = true, key = true, value = true }
+
 --- Records the invocation of an operation; returns the operation, to complete with :ok, :fail
 --- or :info.
 function History:invoke(spec)
   errors.check_self(self, "invoke", History)
-  errors.options("h:invoke", 1, spec, "process:integer|string f:string key:string|number value:any")
+  -- The common case is checked inline (this runs thousands of times a second); anything unusual
+  -- goes through errors.options for its message.
+  local fast = type(spec) == "table" and getmetatable(spec) == nil
+  if fast then
+    for k in pairs(spec) do if not invoke_fields[k] then fast = false break end end
+    local p, f, key = spec.process, spec.f, spec.key
+    fast = fast and (math.type(p) == "integer" or type(p) == "string" or p == nil) and (type(f) == "string" or f == nil)
+      and (key == nil or type(key) == "string" or type(key) == "number")
+  end
+  if not fast then errors.options("h:invoke", 1, spec, "process:integer|string f:string key:string|number value:any") end
   if spec == nil or spec.process == nil then errors.raise("usage", "h:invoke: process = is required (an integer, or a name such as \"nemesis\")", 2) end
   if spec.f == nil then errors.raise("usage", "h:invoke: f = is required (\"read\", \"write\", \"cas\", ...)", 2) end
   local key = spec.key

@@ -114,6 +114,7 @@ extension TestReportHTML {
         }
         let model = workload.verdict.map { " · model \(escape($0.model))" } ?? ""
         var html = "<section class=\"workload\" data-history=\"\(escape(workload.name))\"><h4>\(escape(workload.name)) · \(ops.count) events\(model) · \(verdict)</h4>"
+        html += "<p class=\"legend\"><span class=\"key ok\">ok</span> <span class=\"key fail\">fail</span> <span class=\"key info\">info (unknown: runs to the end)</span> <span class=\"key fault\">fault</span> · one lane per process, a bar from invoke to completion; point at a bar for the operation</p>"
         for view in views {
             let label = view.key.isEmpty ? "" : "key \(view.key)"
             html += "<div class=\"history-key\" data-key=\"\(escape(view.key))\" data-ops=\"\(view.bars.count)\">"
@@ -173,6 +174,7 @@ extension TestReportHTML {
      g.font='11px system-ui,sans-serif';g.fillStyle='#fff';g.fillRect(0,0,W,H);
      g.fillStyle='rgba(123,63,160,.18)';
      v.faults.forEach(function(f){g.fillRect(X(f.s),0,Math.max(X(f.e)-X(f.s),2),H-18)});
+     g.fillStyle='#7b3fa0';g.textAlign='left';v.faults.forEach(function(f){g.fillText(f.d.split(' ')[1]||'fault',X(f.s)+2,H-19)});
      g.fillStyle='#1d2330';g.textAlign='right';
      v.lanes.forEach(function(n,i){g.fillText(n,left-6,top+i*lh+10)});
      var failed=null;
@@ -202,6 +204,7 @@ extension TestReportHTML {
     .verdict.invalid{background:#b3261e;color:#fff}.verdict.unknown{background:#f0ad4e}
     .history-key .key-title{margin:4px 0 2px;font-size:12px}.history-key .count{color:#5b6472}
     p.failed-op{margin:2px 0;padding:4px 8px;background:#fdecea;color:#7a1b14;font:12px ui-monospace,monospace;border-radius:4px}
+    p.legend{margin:2px 0;font-size:11px;color:#5b6472}.key.ok{background:#3f9c6a}.key.fail{background:#d9534f}.key.info{background:#f0ad4e;color:#1d2330}
     canvas.history-canvas{display:block;width:100%;border:1px solid #eceff3}
     """
 }

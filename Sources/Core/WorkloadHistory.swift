@@ -117,11 +117,12 @@ public final class WorkloadRecorder: Sendable {
         var details = ["history": "history-\(number)", "ops": WorkloadTransport.encode(operations)]
         if let verdict { details.merge(verdict.details) { $1 } }
         let end = operations.compactMap(\.time).max() ?? created
+        let start = min(created, operations.compactMap(\.time).min() ?? created)
         let existing = state.withLock { $0.eventID }
         if let existing {
             run.update(existing, end: end, details: details)
         } else {
-            let id = run.begin(at: created, kind: "workload", name: "history-\(number)", targets: [], details: details)
+            let id = run.begin(at: start, kind: "workload", name: "history-\(number)", targets: [], details: details)
             run.end(id, at: end)
             state.withLock { $0.eventID = id }
         }

@@ -184,6 +184,77 @@ extension FakeClusters {
             #expect(lines[9] == "usage: the model's step returned a state that is not a value: an operation's value cannot be a function: use nil, booleans, numbers, strings and tables of them")
         }
 
+        @Test func aStaleReadIsCaughtWithTheLongestPrefixAndTheOperationThatCannotBePlaced() async throws {
+            let run = try await runCluster("""
+                local history, check = require "ccm.history", require "ccm.check"
+                local function workload(stale)
+                  local h = history.new()
+                  h:invoke{process = 0, f = "write", key = "a", value = 1}:ok()
+                  h:invoke{process = 1, f = "write", key = "b", value = 5}:ok()
+                  h:invoke{process = 0, f = "write", key = "a", value = 2}:ok()
+                  h:invoke{process = 1, f = "read", key = "a"}:ok(stale and 1 or 2)
+                  h:invoke{process = 2, f = "read", key = "b"}:ok(5)
+                  return h
+                end
+                local good = check.linearizable(workload(false), {model = "etcd"})
+                out("good", good.valid); out("good keys", good.keys.a.valid and good.keys.b.valid)
+                local bad = check.linearizable(workload(true), {model = "cas-register"})
+                out("bad", bad.valid); out("bad b", bad.keys.b.valid); out("bad a", bad.keys.a.valid)
+                out("failed", bad.keys.a.failed)
+                out("prefix", #bad.keys.a.linearized)
+                out("describe", check.describe(bad))
+                -- The same with a model written in Lua: a register.
+                local register = {init = json.null, step = function(state, op)
+                  if op.f == "write" then return true, op.value end
+                  return op.type == "info" or op.output == state, nil
+                end}
+                out("lua good", check.linearizable(workload(false), {model = register}).valid)
+                out("lua bad", check.linearizable(workload(true), {model = register}).valid)
+                local ok, err = pcall(check.linearizable, workload(false), {model = {step = function() error("model bug") end}})
+                out("lua error", err.kind .. ": " .. tostring(err))
+                """)
+            #expect(run.error == nil, "\(run.summary)")
+            #expect(run.values["good"] == "true" && run.values["good keys"] == "true")
+            #expect(run.values["bad"] == "false" && run.values["bad b"] == "true" && run.values["bad a"] == "false")
+            let failed = try #require(decodeJSON(run.values["failed"]) as? [String: Any])
+            #expect(failed["process"] as? Int == 1 && failed["f"] as? String == "read" && failed["value"] as? Int == 1, "\(failed)")
+            #expect(run.values["prefix"] == "2", "the two writes of a can be placed; the read of 1 cannot")
+            #expect(run.values["describe"]?.contains("key a: not linearizable after 2 operations") == true, "\(run.values["describe"] ?? "")")
+            #expect(run.values["describe"]?.contains("cannot be placed after them: process 1 read a 1 (ok at ") == true, "\(run.values["describe"] ?? "")")
+            #expect(run.values["lua good"] == "true" && run.values["lua bad"] == "false")
+            #expect(run.values["lua error"]?.hasPrefix("error: " + run.at(25) + "the model's step failed on write by process ") == true
+                    && run.values["lua error"]?.hasSuffix("model bug") == true, "\(run.values["lua error"] ?? "")")
+        }
+
+        @Test func aSavedHistoryLoadsBackInBothFormats() async throws {
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ccm-lua-history-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: folder) }
+            let run = try await runCluster("""
+                local history = require "ccm.history"
+                local h = history.new()
+                h:invoke{process = 0, f = "write", key = "k", value = {1, "x", {a = true}}}:ok()
+                h:invoke{process = 1, f = "read", key = "k"}:ok(2.5)
+                local p = h:invoke{process = 2, f = "cas", key = "k", value = {1, 2}}:info("timeout")
+                h:save([[\(folder.path)/h.jsonl]]); h:save_edn([[\(folder.path)/h.edn]])
+                local function shape(x)
+                  local t = {}
+                  for i, o in ipairs(x:ops()) do t[i] = {o.type, o.process, o.f, o.key, o.value, o.error} end
+                  return json.encode(t)
+                end
+                out("same jsonl", shape(history.load([[\(folder.path)/h.jsonl]])) == shape(h))
+                out("edn", shape(history.load([[\(folder.path)/h.edn]])))
+                out("orig", shape(h))
+                local ok, err = pcall(history.load, [[\(folder.path)/missing]])
+                out("missing", err.kind)
+                """)
+            #expect(run.error == nil, "\(run.summary)")
+            #expect(run.values["same jsonl"] == "true")
+            #expect(run.values["edn"] != nil)
+            let edn = try String(contentsOf: folder.appendingPathComponent("h.edn"), encoding: .utf8)
+            #expect(edn.contains(":process 0") && edn.contains(":type :invoke") && edn.contains(":f :write"), "\(edn)")
+            #expect(run.values["missing"] == "io")
+        }
+
         @Test func describeNamesTheOperationThatCannotBePlaced() async throws {
             let run = try await runCluster("""
                 local check = require "ccm.check"

@@ -145,6 +145,8 @@ final class LuaModel: SequentialModel, @unchecked Sendable {
     /// The error value of a failed step, as a LuaError: its kind and message when it is one of
     /// ours, else kind "error" with its text.
     private static func error(from L: LuaState, describing op: ClientOperation) -> LuaError {
+        // Ctrl-C raised "interrupted!" inside step: the script sees an interrupt, as anywhere else.
+        if ccm_interrupted() != 0 { return LuaError(kind: "interrupted", "interrupted!") }
         var kind = "error"
         var message = LuaStack.describe(at: -1, on: L)
         if lua_type(L, -1) == LUA_TTABLE {

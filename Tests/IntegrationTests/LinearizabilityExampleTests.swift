@@ -48,7 +48,9 @@ import Core
             let output = result.stdout + result.stderr
             #expect(result.status == 0, "stdout:\n\(result.stdout)\nstderr:\n\(result.stderr)")
             #expect(output.contains("verdict: NOT linearizable"), "\(output)")
-            #expect(output.contains("cannot be placed after them: process 2000000 read k1 "), "\(output)")
+            // The probe at the end makes sure of one stale read; the serializable client usually
+            // finds others first, and the checker names the first operation it cannot place.
+            #expect(output.contains("cannot be placed after them: process "), "\(output)")
             #expect(output.contains("caught: the isolated member served a stale read"))
 
             // The test's workload history is among its artifacts, in ccm-lua's format.
@@ -64,8 +66,8 @@ import Core
             // report.html, in a browser: the history view of k1 names the stale read.
             let dom = try chromium.dumpDOM(report)
             #expect(dom.contains("<span class=\"verdict invalid\">not linearizable</span>"), "\(dom.prefix(3000))")
-            #expect(dom.contains("<p class=\"failed-op\">cannot be linearized: process 2000000 read k1 nil → ok "), "\(dom.prefix(3000))")
-            #expect(dom.contains("data-key=\"k1\""))
+            #expect(dom.contains("<p class=\"failed-op\">cannot be linearized: process "), "\(dom.prefix(3000))")
+            for key in ["k1", "k2", "k3"] { #expect(dom.contains("data-key=\"\(key)\""), "\(key)") }
             #expect(dom.components(separatedBy: "data-drawn=\"").count - 1 == 0, "a passed test's panel is closed: nothing drawn yet")
             let shot = Browser.keptScreenshot("linearizability-\(engine.rawValue).png")
             try chromium.screenshot(report, to: shot)

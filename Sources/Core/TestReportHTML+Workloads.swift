@@ -168,8 +168,10 @@ extension TestReportHTML {
     function draw(box){
      if(box.dataset.drawn)return;var t0=performance.now();
      var v=JSON.parse(box.querySelector('.history-data').textContent),cv=box.querySelector('canvas');
-     var W=Math.max(cv.parentNode.clientWidth||1000,400),left=90,right=8,lh=14,top=4;cv.width=W;
-     var H=cv.height,g=cv.getContext('2d'),k=(W-left-right)/Math.max(v.span,1e-6);
+     var W=Math.max(cv.parentNode.clientWidth||1000,400),right=8,lh=14,top=4;cv.width=W;
+     var H=cv.height,g=cv.getContext('2d');g.font='11px system-ui,sans-serif';
+     var left=12+Math.max.apply(null,v.lanes.map(function(n){return g.measureText(n).width}).concat([40]));
+     var k=(W-left-right)/Math.max(v.span,1e-6);
      function X(ms){return left+ms*k}
      g.font='11px system-ui,sans-serif';g.fillStyle='#fff';g.fillRect(0,0,W,H);
      g.fillStyle='rgba(123,63,160,.18)';

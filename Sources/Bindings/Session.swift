@@ -49,6 +49,8 @@ final class Session {
         vm.preload(ImageModule.module)
         vm.preload(HistoryModule.module)
         vm.preload(CheckModule.module)
+        vm.preload(HTTPModule.module)
+        vm.preload(TCPModule.module)
         RequirePath.install(in: vm, settings: settings)
         setArgTable()
         if let problem = vm.runBuiltin("ccm._boot") { return problem }

@@ -26,6 +26,10 @@ public enum Defaults {
     /// A test of the scenario runner (`it`), each hook on its own; `it(name, {timeout =}, fn)` and
     /// `ccm-lua test --timeout` override it.
     public static let testTimeout: Double = 600
+    /// `http.request` and friends: connecting, sending and the whole answer.
+    public static let httpTimeout: Double = 10
+    /// `tcp.connect`, and each `send`/`receive` of its connection.
+    public static let tcpTimeout: Double = 10
     /// The reaper's wait after its owner died before it removes the owner's resources, and again
     /// before its second sweep (a create the owner had started may land late).
     public static let reaperGrace: Double = 1

@@ -46,11 +46,14 @@ public enum TestReportHTML {
             if let step = result.step { body += "<p class=\"step\">in step <b>\(escape(step))</b></p>" }
             body += "</div>"
         }
+        var brokenWorkload = false
         if let event {
             body += timeline(of: event, failed: result.status.isFailure, history: history)
             let file = event.file ?? event.details["file"]
             let sameFile = history.filter { ($0.file ?? $0.details["file"]) == file }
-            body += workloads(of: event, during: HistoryFile.events(of: event, in: sameFile), sameFile: sameFile)
+            let during = HistoryFile.events(of: event, in: sameFile)
+            body += workloads(of: event, during: during, sameFile: sameFile)
+            brokenWorkload = PublishedWorkload.all(in: during).contains { $0.verdict?.valid == .invalid }
         }
         if result.status.isFailure {
             body += "<div class=\"failure\">"
@@ -61,7 +64,8 @@ public enum TestReportHTML {
             }
             body += "</div>"
         }
-        let open = result.status.isFailure ? " open" : ""
+        // A history found not linearizable is worth seeing even when the test expected it.
+        let open = result.status.isFailure || brokenWorkload ? " open" : ""
         return """
         <details class="test \(status)" id="test-\(index)"\(open)>
         <summary><span class="status">\(escape(label(result.status)))</span> <span class="name">\(escape(result.displayName))</span> <span class="file">\(escape(result.file))</span> <span class="time">\(result.status == .pending ? "" : escape(TestReport.formatDuration(result.duration)))</span></summary>

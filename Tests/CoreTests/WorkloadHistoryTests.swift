@@ -74,6 +74,16 @@ import Testing
         #expect(html.contains("\"x\":1"), "the failed bar is marked for the drawing")
         #expect(html.contains("fault partition"))
         #expect(!html.contains("http://") && !html.contains("https://"), "self-contained")
+        let (passed, passedHistory) = Self.reportWithWorkload(operations: 10, keys: 1, processes: 2, failing: false)
+        #expect(!TestReportHTML.render(passed, history: passedHistory).contains("<details class=\"test passed\" id=\"test-0\" open>"))
+    }
+
+    @Test func aPassedTestWhoseHistoryIsNotLinearizableIsOpen() {
+        var (report, history) = Self.reportWithWorkload(operations: 10, keys: 1, processes: 2, failing: true)
+        report.results[0].status = .passed
+        report.results[0].message = nil
+        let html = TestReportHTML.render(report, history: history)
+        #expect(html.contains("<details class=\"test passed\" id=\"test-0\" open>"), "the stale read must be seen without a click")
     }
 
     /// A report whose one test recorded a workload of `operations` invoke/complete pairs over

@@ -43,8 +43,9 @@ extension TestReportHTML {
 
     static func workloadView(_ workload: PublishedWorkload, faults: [HistoryEvent]) -> String {
         let ops = workload.operations.filter { if case .client = $0.process { true } else { false } }
-        let t0 = min(ops.compactMap(\.time).min() ?? workload.start, workload.start)
-        let t1 = max(ops.compactMap(\.time).max() ?? t0, workload.end ?? t0, t0 + 1)
+        // The operations' own times: a loaded history's come from another run.
+        let t0 = ops.compactMap(\.time).min() ?? workload.start
+        let t1 = max(ops.compactMap(\.time).max() ?? t0, t0 + 1)
         func ms(_ t: UInt64) -> Double { Double(Int64(bitPattern: t &- t0)) / 1e6 }
         let span = ms(t1)
 

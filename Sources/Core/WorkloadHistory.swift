@@ -27,6 +27,9 @@ public final class WorkloadRecorder: Sendable {
     /// `history-<number>` in the artifacts: the order histories were made in this process.
     public let number: Int
     public let created: UInt64
+    /// Read from a file: its times come from another run (or another clock), so the report places
+    /// it at the moment it was loaded.
+    public let isLoaded: Bool
 
     private static let lastNumber = Mutex(0)
     /// Histories a script still holds: published when a test ends or the process writes its
@@ -36,8 +39,12 @@ public final class WorkloadRecorder: Sendable {
     public init(_ loaded: OperationHistory? = nil) {
         number = Self.lastNumber.withLock { $0 += 1; return $0 }
         created = History.now()
-        Self.live.withLock { $0[number] = self }
-        guard let loaded else { return }
+        isLoaded = loaded != nil
+        // A loaded history (a file, perhaps Jepsen's) reaches the report only when checked.
+        guard let loaded else {
+            Self.live.withLock { $0[number] = self }
+            return
+        }
         state.withLock { s in
             s.operations = loaded.operations
             for (i, op) in loaded.operations.enumerated() {
@@ -116,8 +123,8 @@ public final class WorkloadRecorder: Sendable {
         let operations = history.operations
         var details = ["history": "history-\(number)", "ops": WorkloadTransport.encode(operations)]
         if let verdict { details.merge(verdict.details) { $1 } }
-        let end = operations.compactMap(\.time).max() ?? created
-        let start = min(created, operations.compactMap(\.time).min() ?? created)
+        let end = isLoaded ? created : operations.compactMap(\.time).max() ?? created
+        let start = isLoaded ? created : min(created, operations.compactMap(\.time).min() ?? created)
         let existing = state.withLock { $0.eventID }
         if let existing {
             run.update(existing, end: end, details: details)

@@ -78,6 +78,20 @@ import Testing
         #expect(!TestReportHTML.render(passed, history: passedHistory).contains("<details class=\"test passed\" id=\"test-0\" open>"))
     }
 
+    @Test func aLoadedHistoryIsShownWhenCheckedAtTheMomentItWasLoaded() throws {
+        let jepsen = OperationHistory([
+            ClientOperation(index: 0, kind: .invoke, process: .client(0), f: "write", value: .integer(1), time: 0),
+            ClientOperation(index: 1, kind: .ok, process: .client(0), f: "write", value: .integer(1), time: 5_000_000),
+        ])
+        let loaded = WorkloadRecorder(jepsen)
+        let run = History()
+        WorkloadRecorder.publishAll(to: run)
+        #expect(!run.events.contains { $0.name == "history-\(loaded.number)" }, "not published unless checked")
+        loaded.publish(to: run, verdict: WorkloadVerdict(model: "register", result: LinearizabilityResult(valid: .valid, keys: [:])))
+        let event = try #require(run.events.first { $0.name == "history-\(loaded.number)" })
+        #expect(event.start == loaded.created && event.end == loaded.created)
+    }
+
     @Test func aPassedTestWhoseHistoryIsNotLinearizableIsOpen() {
         var (report, history) = Self.reportWithWorkload(operations: 10, keys: 1, processes: 2, failing: true)
         report.results[0].status = .passed

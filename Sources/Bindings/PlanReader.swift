@@ -21,6 +21,7 @@ struct PlanReader {
         result.cpus = try number("cpus")
         result.memory = try string("memory")
         result.ports = try ports()
+        result.clientPorts = try clientPorts()
         result.user = try string("user")
         result.owner = try string("owner")
         result.readiness = try readiness()
@@ -147,6 +148,16 @@ struct PlanReader {
                 return mapping
             default: throw problem("ports", "numbers or strings")
             }
+        }
+    }
+
+    /// `client_ports = {2379}`: what `n:endpoint` may need published.
+    private func clientPorts() throws -> [Int]? {
+        guard let list = value("client_ports") else { return nil }
+        guard case .list(let items) = list else { throw problem("client_ports", "a list of port numbers") }
+        return try items.map { item in
+            guard case .int(let port) = item, (1...65535).contains(port) else { throw problem("client_ports", "a list of port numbers") }
+            return Int(port)
         }
     }
 

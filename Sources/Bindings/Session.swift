@@ -47,6 +47,10 @@ final class Session {
         TestRunnerModule.install(in: vm, config: TestRunConfig(), sink: ConsoleTestSink())
         vm.preload(FaultModule.module)
         vm.preload(ImageModule.module)
+        vm.preload(HistoryModule.module)
+        vm.preload(CheckModule.module)
+        vm.preload(HTTPModule.module)
+        vm.preload(TCPModule.module)
         RequirePath.install(in: vm, settings: settings)
         setArgTable()
         if let problem = vm.runBuiltin("ccm._boot") { return problem }

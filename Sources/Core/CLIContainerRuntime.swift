@@ -29,6 +29,11 @@ public struct CLIContainerRuntime: ContainerRuntime {
         self.arguments = CLIArguments(engine: engine)
     }
 
+    public var location: EngineLocation {
+        EngineLocation.of(engine: engine, environment: ProcessInfo.processInfo.environment.merging(environment) { $1 },
+                          globalArguments: globalArguments, executable: executable)
+    }
+
     /// The full command line for a subcommand, as it is run and as errors show it.
     public func commandLine(_ subcommand: [String]) -> [String] {
         [executable] + globalArguments + subcommand

@@ -79,7 +79,8 @@ public enum CLIOutput {
             var StartedAt: String?
         }
         struct Endpoint: Decodable { var IPAddress: String? }
-        struct NetworkSettings: Decodable { var Networks: [String: Endpoint]? }
+        struct Binding: Decodable { var HostIp: String?; var HostPort: String? }
+        struct NetworkSettings: Decodable { var Networks: [String: Endpoint]?; var Ports: [String: [Binding]?]? }
         struct Config: Decodable { var Image: String?; var Labels: [String: String]? }
         struct Doc: Decodable {
             var Id: String
@@ -90,6 +91,19 @@ public enum CLIOutput {
             var NetworkSettings: NetworkSettings?
             var Config: Config?
         }
+        /// `{"2379/tcp": [{"HostIp": "127.0.0.1", "HostPort": "32768"}], "2380/tcp": null}`
+        func publishedPorts(_ ports: [String: [Binding]?]) -> [PublishedPort] {
+            ports.flatMap { key, bindings -> [PublishedPort] in
+                let parts = key.split(separator: "/")
+                guard let port = parts.first.flatMap({ Int($0) }) else { return [] }
+                let proto = parts.count > 1 ? String(parts[1]) : "tcp"
+                return (bindings ?? []).compactMap { binding in
+                    guard let hostPort = binding.HostPort.flatMap({ Int($0) }), hostPort > 0 else { return nil }
+                    return PublishedPort(containerPort: port, proto: proto, hostIP: binding.HostIp ?? "", hostPort: hostPort)
+                }
+            }.sorted { ($0.containerPort, $0.hostIP) < ($1.containerPort, $1.hostIP) }
+        }
+
         return try objects(Doc.self, from: data, what: "container inspect").map { doc in
             var addresses: [String: String] = [:]
             for (network, endpoint) in doc.NetworkSettings?.Networks ?? [:] {
@@ -105,7 +119,8 @@ public enum CLIOutput {
                 pid: doc.State.Pid ?? 0,
                 startedAt: neverIsEmpty(doc.State.StartedAt),
                 ipAddresses: addresses,
-                labels: doc.Config?.Labels ?? [:])
+                labels: doc.Config?.Labels ?? [:],
+                publishedPorts: publishedPorts(doc.NetworkSettings?.Ports ?? [:]))
         }
     }
 

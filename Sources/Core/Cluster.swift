@@ -318,7 +318,7 @@ public actor Cluster {
         c.capAdd = spec.plan.capAdd
         c.cpus = spec.plan.cpus
         c.memory = spec.plan.memory
-        c.ports = spec.plan.ports
+        c.ports = spec.plan.ports + endpointPublications(spec.plan)
         c.user = spec.plan.user
         c.mounts = mounts(for: spec.plan, nodeDirectory: dir)
         return c

@@ -6,6 +6,8 @@
 /// Containers are named by name or id (`ContainerRef`); either works everywhere.
 public protocol ContainerRuntime: Sendable {
     var engine: Engine { get }
+    /// Local or remote, rootful or rootless: how nodes are reached from here (`NodeEndpoints`).
+    var location: EngineLocation { get }
 
     /// Client and server versions; fails with `.daemonNotRunning` when only the client answers.
     func version() async throws -> EngineVersion
@@ -229,11 +231,26 @@ public struct ContainerInfo: Sendable, Equatable {
     /// Network name -> IPv4 address.
     public var ipAddresses: [String: String]
     public var labels: [String: String]
+    /// Ports the engine publishes on its host while the container runs (host ports may change at
+    /// every start).
+    public var publishedPorts: [PublishedPort]
     public init(id: String, name: String, image: String, imageID: String, state: ContainerState, exitCode: Int32,
-                pid: Int32, startedAt: String, ipAddresses: [String: String], labels: [String: String]) {
+                pid: Int32, startedAt: String, ipAddresses: [String: String], labels: [String: String],
+                publishedPorts: [PublishedPort] = []) {
         self.id = id; self.name = name; self.image = image; self.imageID = imageID; self.state = state
         self.exitCode = exitCode; self.pid = pid; self.startedAt = startedAt; self.ipAddresses = ipAddresses
-        self.labels = labels
+        self.labels = labels; self.publishedPorts = publishedPorts
+    }
+}
+
+/// One published port of a running container: `hostIP:hostPort` leads to `containerPort`.
+public struct PublishedPort: Sendable, Equatable {
+    public var containerPort: Int
+    public var proto: String
+    public var hostIP: String
+    public var hostPort: Int
+    public init(containerPort: Int, proto: String = "tcp", hostIP: String, hostPort: Int) {
+        self.containerPort = containerPort; self.proto = proto; self.hostIP = hostIP; self.hostPort = hostPort
     }
 }
 
@@ -281,6 +298,8 @@ public struct LogLine: Sendable, Equatable {
 }
 
 extension ContainerRuntime {
+    public var location: EngineLocation { .localRootful }
+
     /// One call each, concurrently.
     public func inspect(all containers: [ContainerRef]) async throws -> [ContainerInfo] {
         try await withThrowingTaskGroup(of: (Int, ContainerInfo).self) { group in

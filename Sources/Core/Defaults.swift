@@ -29,7 +29,16 @@ public enum Defaults {
     /// How long `ccm-lua gc` keeps a failed run's artifacts in `<state>/_artifacts/` (a day: time
     /// for a person to look at last night's failures).
     public static let artifactsRetention: Double = 24 * 60 * 60
+    /// `http.request` and friends: connecting, sending and the whole answer.
+    public static let httpTimeout: Double = 10
+    /// `tcp.connect`, and each `send`/`receive` of its connection.
+    public static let tcpTimeout: Double = 10
     /// The reaper's wait after its owner died before it removes the owner's resources, and again
     /// before its second sweep (a create the owner had started may land late).
     public static let reaperGrace: Double = 1
+}
+
+extension Defaults {
+    /// `check.linearizable`: past it the verdict is "unknown" (the search can be exponential).
+    public static let checkTimeLimit: Double = 60
 }

@@ -75,6 +75,16 @@ public final class History: Sendable {
         }
     }
 
+    /// Replaces the end and merges `details` into operation `id` (a workload published again after
+    /// a later check).
+    public func update(_ id: Int, end: UInt64?, details: [String: String]) {
+        state.withLock { s in
+            guard let i = s.events.lastIndex(where: { $0.id == id }) else { return }
+            s.events[i].end = end
+            s.events[i].details.merge(details) { $1 }
+        }
+    }
+
     /// Runs `body` as one recorded operation: its end carries `result` of what it returned, or
     /// the kind of the error it threw.
     public func record<T>(isolation: isolated (any Actor)? = #isolation, kind: String, name: String, targets: [String], details: [String: String] = [:],

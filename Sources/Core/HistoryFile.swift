@@ -90,6 +90,7 @@ public enum HistoryFile {
         guard first else { return }
         atexit {
             guard let path = HistoryFile.exitPath else { return }
+            WorkloadRecorder.publishAll()
             do { try HistoryFile.write(History.run.events, to: URL(fileURLWithPath: path)) } catch {
                 FileHandle.standardError.write(Data("ccm-lua: cannot write the history to \(path): \(error.localizedDescription)\n".utf8))
             }

@@ -19,6 +19,9 @@ public struct NodePlan: Sendable, Equatable, Codable {
     public var cpus: Double?
     public var memory: String?
     public var ports: [PortMapping] = []
+    /// Ports the node serves its clients on (etcd: 2379). Published on the host when `n:endpoint`
+    /// cannot reach the node's address (`NodeEndpoints`). Optional: records written before it.
+    public var clientPorts: [Int]?
     /// `--user`: who the container runs as ("uid", "uid:gid" or a name the image knows).
     public var user: String?
     /// Who owns the node's mounted directories ("uid" or "uid:gid"), when not `user` (see

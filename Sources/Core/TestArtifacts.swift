@@ -11,6 +11,7 @@ import Foundation
 ///     <folder>/images.json                     {"cluster/node": {"ref", "id", "digest"}}
 ///     <folder>/seed                            the run's seed (`--seed N` repeats the run)
 ///     <folder>/history.jsonl                   what happened during the test
+///     <folder>/history-<n>.jsonl               each workload history the test recorded (ccm.history)
 public enum TestArtifacts {
     /// One image a node ran.
     struct Image: Codable { var ref: String; var id: String?; var digest: String? }
@@ -70,6 +71,13 @@ public enum TestArtifacts {
         }
         attempt("seed") { try Data("\(seed)\n".utf8).write(to: folder.appendingPathComponent("seed")) }
         attempt("history.jsonl") { try HistoryFile.write(history, to: folder.appendingPathComponent("history.jsonl")) }
+        // The workloads the test recorded, with its faults as nemesis operations, in ccm-lua's format.
+        for workload in PublishedWorkload.all(in: history) {
+            let merged = WorkloadFaults.merged(OperationHistory(workload.operations), events: history)
+            attempt("\(workload.name).jsonl") {
+                try OperationHistoryFormats.jsonLines(merged).write(to: folder.appendingPathComponent("\(workload.name).jsonl"))
+            }
+        }
         return problems
     }
 

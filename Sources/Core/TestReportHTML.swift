@@ -21,7 +21,7 @@ public enum TestReportHTML {
         <!DOCTYPE html>
         <html lang="en"><head><meta charset="utf-8">
         <title>ccm-lua: \(escape(report.countsLine))</title>
-        <style>\(css)</style></head>
+        <style>\(css)\(workloadCSS)</style></head>
         <body class="\(report.passed ? "passed" : "failed")">
         <header><h1>\(report.passed ? "✓" : "✗") \(escape(report.countsLine))</h1>
         <p>in \(escape(TestReport.formatDuration(report.duration))) · seed \(report.seed) (repeat the run with <code>--seed \(report.seed)</code>)</p></header>
@@ -29,6 +29,7 @@ public enum TestReportHTML {
         \(sections.joined(separator: "\n"))
         </main>
         <footer>Lanes: <span class="key created">created</span> <span class="key up">up</span> <span class="key down">down</span> <span class="key paused">paused</span> <span class="key fault">fault</span> · ◆ exec · ● wait · bars above the lanes: steps. Hover for details.</footer>
+        <script>\(workloadScript)</script>
         <script>\(failedFirst.map { "document.getElementById('test-\($0)').scrollIntoView();" } ?? "")</script>
         </body></html>
         """
@@ -45,7 +46,15 @@ public enum TestReportHTML {
             if let step = result.step { body += "<p class=\"step\">in step <b>\(escape(step))</b></p>" }
             body += "</div>"
         }
-        if let event { body += timeline(of: event, failed: result.status.isFailure, history: history) }
+        var brokenWorkload = false
+        if let event {
+            body += timeline(of: event, failed: result.status.isFailure, history: history)
+            let file = event.file ?? event.details["file"]
+            let sameFile = history.filter { ($0.file ?? $0.details["file"]) == file }
+            let during = HistoryFile.events(of: event, in: sameFile)
+            body += workloads(of: event, during: during, sameFile: sameFile)
+            brokenWorkload = PublishedWorkload.all(in: during).contains { $0.verdict?.valid == .invalid }
+        }
         if result.status.isFailure {
             body += "<div class=\"failure\">"
             if let traceback = result.traceback { body += "<pre class=\"traceback\">\(escape(traceback))</pre>" }
@@ -55,7 +64,8 @@ public enum TestReportHTML {
             }
             body += "</div>"
         }
-        let open = result.status.isFailure ? " open" : ""
+        // A history found not linearizable is worth seeing even when the test expected it.
+        let open = result.status.isFailure || brokenWorkload ? " open" : ""
         return """
         <details class="test \(status)" id="test-\(index)"\(open)>
         <summary><span class="status">\(escape(label(result.status)))</span> <span class="name">\(escape(result.displayName))</span> <span class="file">\(escape(result.file))</span> <span class="time">\(result.status == .pending ? "" : escape(TestReport.formatDuration(result.duration)))</span></summary>

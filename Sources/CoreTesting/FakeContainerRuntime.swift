@@ -33,6 +33,8 @@ public final class FakeContainerRuntime: ContainerRuntime, Sendable {
         /// Network name -> IPv4 address.
         public var networks: [String: String] = [:]
         public var logs: [LogLine] = []
+        /// Host ports of `spec.ports`, handed out anew at every start, as the engines do.
+        public var published: [PublishedPort] = []
     }
 
     struct State {
@@ -48,6 +50,7 @@ public final class FakeContainerRuntime: ContainerRuntime, Sendable {
         var clock = 0
         var nextIP = 2
         var nextPID = 1000
+        var nextHostPort = 32768
         var files: [String: [UInt8]] = [:]                 // "container:path" -> content
         /// Log followers of containers that ended, finished once the lock is released (finishing
         /// runs their termination handler, which takes the lock again).
@@ -61,12 +64,15 @@ public final class FakeContainerRuntime: ContainerRuntime, Sendable {
     public let versions: EngineVersion
     /// The exit code a container gets from `stop` (its main process ended by SIGTERM).
     public let stopExitCode: Int32
+    /// Where the pretended engine runs (local rootful unless a test says otherwise).
+    public let location: EngineLocation
     private let state = Mutex(State())
 
     /// - Parameter images: image references that exist from the start.
     public init(engine: Engine = .docker, images: [String] = [], versions: EngineVersion = EngineVersion(client: "fake", server: "fake"),
-                stopExitCode: Int32 = 0) {
+                stopExitCode: Int32 = 0, location: EngineLocation = .localRootful) {
         self.engine = engine
+        self.location = location
         self.versions = versions
         self.stopExitCode = stopExitCode
         state.withLock { state in
@@ -284,6 +290,11 @@ public final class FakeContainerRuntime: ContainerRuntime, Sendable {
                 for network in entry.networks.keys where entry.networks[network]?.isEmpty ?? true {
                     entry.networks[network] = Self.address(&state.nextIP)
                 }
+                entry.published = entry.spec.ports.map { port in
+                    defer { state.nextHostPort += 1 }
+                    return PublishedPort(containerPort: port.containerPort, proto: port.proto, hostIP: port.hostIP,
+                                         hostPort: port.hostPort ?? state.nextHostPort)
+                }
                 state.containers[name] = entry
             }
         }
@@ -357,7 +368,8 @@ public final class FakeContainerRuntime: ContainerRuntime, Sendable {
             return ContainerInfo(id: entry.id, name: name, image: entry.spec.image,
                                  imageID: state.images[Self.imageKey(entry.spec.image)]?.id ?? "",
                                  state: entry.state, exitCode: entry.exitCode, pid: entry.pid, startedAt: entry.startedAt,
-                                 ipAddresses: entry.networks.filter { !$0.value.isEmpty }, labels: entry.spec.labels)
+                                 ipAddresses: entry.networks.filter { !$0.value.isEmpty }, labels: entry.spec.labels,
+                                 publishedPorts: [.running, .paused].contains(entry.state) ? entry.published : [])
         }
     }
 

@@ -148,6 +148,16 @@ final class ClusterHandle: LuaObject {
             }
         }
 
+        m.method("endpoint") { h, ctx in
+            let name = try ctx.string(2)
+            let port = try ctx.integer(3)
+            let cluster = h.cluster
+            return ctx.suspend({ try await cluster.endpoint(of: name, port: port) }) { ctx, endpoint in
+                ctx.push(endpoint)
+                return 1
+            }
+        }
+
         m.method("kill") { h, ctx in
             let name = try ctx.string(2)
             let signal = try ctx.optionalString(3) ?? "KILL"

@@ -30,6 +30,7 @@ public enum TestRunnerModule {
         module.function("report") { ctx in
             try ctx.checkTable(1)
             let result = try result(from: LuaData.read(at: 1, on: ctx.state, path: "result"), file: config.file)
+            WorkloadRecorder.publishAll()  // the test's workload histories reach the report
             if let id = running.id {
                 History.run.end(id, result: result.status.rawValue)
                 running.id = nil
@@ -46,6 +47,7 @@ public enum TestRunnerModule {
         // save_artifacts(folder, cluster_handle...): the running test's artifacts (TestArtifacts).
         module.function("save_artifacts") { ctx in
             let folder = URL(fileURLWithPath: try ctx.string(1))
+            WorkloadRecorder.publishAll()
             var clusters: [Cluster] = []
             let top = lua_gettop(ctx.state)
             if top >= 2 { for i in 2...top { clusters.append(try ctx.object(i, as: ClusterHandle.self).cluster) } }

@@ -49,6 +49,8 @@ local lazy = {
   cluster = "ccm.cluster",
   fault = "ccm.fault",
   image = "ccm.image",
+  http = "ccm.http",
+  tcp = "ccm.tcp",
 }
 -- The test runner's words (ccm.test): fields of the module, loaded when a script first uses one.
 local fields = { wait_until = true }

@@ -14,7 +14,7 @@ local SPEC_FIELDS = {
   name = "string", profile = "string|table", image = "string", nodes = "number|table", runtime = "string",
   config = "table", env = "table", args = "table", cpus = "number", memory = "string", cap_add = "table",
   volumes = "table", ports = "table", start = "boolean", keep = "boolean", timeout = "number",
-  user = "string", owner = "string", pull = "string",
+  user = "string", owner = "string", pull = "string", endpoints = "string",
 }
 
 -- Errors ---------------------------------------------------------------------------------------
@@ -230,6 +230,9 @@ function M.create(spec)
     if expected ~= "any" then check_type(value, expected, "spec." .. key) end
   end
   check_spec_values(spec)
+  if spec.endpoints and not ({ auto = true, address = true, published = true })[spec.endpoints] then
+    usage(("spec.endpoints must be \"auto\", \"address\" or \"published\", got %q"):format(spec.endpoints))
+  end
   local name = spec.name or default_name()
   local image = spec.image or (profile.image and profile.image(spec))
   if type(image) ~= "string" then
@@ -491,6 +494,11 @@ local function h(n) return n.cluster._handle end
 
 function Node:ip() return h(self):ip(self.name) end
 function Node:remove(opts) return self.cluster:remove_node(self, opts) end
+--- "host:port" that reaches the node's `port` from this process (Core's NodeEndpoints rule).
+function Node:endpoint(port)
+  errors.check(1, "endpoint", port, "number")
+  return h(self):endpoint(self.name, port)
+end
 function Node:state() return h(self):state(self.name) end
 
 function Node:start(opts)

@@ -56,6 +56,8 @@ function profile.node(node, cluster)
     -- The data dir lives on the host (<node>/data): a node made anew after a changed command
     -- (set_config, updateconf) is still the same member, not an empty one.
     directories = { data = "/var/lib/etcd" },
+    -- Published on the host where n:endpoint cannot reach the node's address (rootless, remote).
+    client_ports = { profile.client_port },
     ready = {
       log = "ready to serve client requests",
       probe = { "etcdctl", "--endpoints=" .. url("127.0.0.1", profile.client_port), "endpoint", "health" },

@@ -44,8 +44,11 @@ extension FakeClusters {
                   ready = { log = "listening on port \\\\d+" } }
                 local t0 = now()
                 parallel(function() c:start { timeout = 10 } end, function()
-                  wait_until(function() return c:node(2):state() == "running" end, { interval = 0.01 })
-                  out("started together", c:node(1):state())
+                  -- Both run before either is ready: a start one after another would wait here forever.
+                  local ok = pcall(wait_until, function()
+                    return c:node(1):state() == "running" and c:node(2):state() == "running"
+                  end, { interval = 0.01, timeout = 5 })
+                  out("started together", ok and "running" or c:node(1):state() .. "/" .. c:node(2):state())
                   emit("rlog-node1", "listening on port 80")
                   emit("rlog-node2", "listening on port 81")
                 end)
@@ -59,7 +62,7 @@ extension FakeClusters {
             #expect(run.values["kind"] == "timeout" && run.values["node"] == "node1")
             // A restart waits for a new line: the old one is shown among the last lines, not taken.
             let err = run.values["err"] ?? ""
-            #expect(err.hasPrefix(run.at(11) + "cluster 'rlog': node1 not ready within 0.2 s; "
+            #expect(err.hasPrefix(run.at(14) + "cluster 'rlog': node1 not ready within 0.2 s; "
                                   + "node1: no log line matching 'listening on port \\d+' within 0.2 s\n  last lines:\n"), "\(err)")
             #expect(err.contains("listening on port 80"), "\(err)")
         }

@@ -117,4 +117,19 @@ import Testing
             """)
         #expect(outcome.status == 0, "\(outcome.report ?? "")")
     }
+
+    /// The engines' API is HTTP over a unix socket: the same client reaches it.
+    @Test func requestsThroughAUnixSocket() async throws {
+        let server = try LocalServer("unix")
+        defer { server.stop() }
+        let outcome = await runLua("""
+            local r = http.get("http://engine/v1/version", {unix_socket = "\(server.socketPath)"})
+            assert(r.status == 200, r.status)
+            local seen = r:json()
+            assert(seen.path == "/v1/version" and seen.headers.host == "engine", r.body)
+            local ok, err = pcall(http.get, "http://engine/", {unix_socket = "\(server.socketPath).missing"})
+            assert(not ok and err.kind == "http" and err.message:find("no such socket"), tostring(err))
+            """)
+        #expect(outcome.status == 0, "\(outcome.report ?? "")")
+    }
 }

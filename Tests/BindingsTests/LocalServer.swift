@@ -10,6 +10,8 @@ final class LocalServer: @unchecked Sendable {
     private let lifeline = Pipe()
 
     var address: String { "127.0.0.1:\(port)" }
+    /// Where the "unix" kind listens (HTTP over a unix socket, as the engines' API).
+    var socketPath: String { folder.appendingPathComponent("http.sock").path }
 
     init(_ kind: String) throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("ccm-server-\(UUID().uuidString)")
@@ -18,7 +20,7 @@ final class LocalServer: @unchecked Sendable {
         try Self.source.write(to: script, atomically: true, encoding: .utf8)
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script.path, kind]
+        process.arguments = ["python3", script.path, kind, folder.appendingPathComponent("http.sock").path]
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.standardError
@@ -109,7 +111,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.reply(200, str(Handler.connections), "text/plain")
         self.reply(200, json.dumps({
             "method": self.command, "path": self.path, "body": body.decode(),
-            "headers": {k.lower(): v for k, v in self.headers.items()}, "peer": self.client_address[1],
+            "headers": {k.lower(): v for k, v in self.headers.items()},
+            "peer": self.client_address[1] if isinstance(self.client_address, tuple) else 0,
         }), extra=[("X-Multi", "a"), ("X-Multi", "b")])
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = answer
@@ -147,7 +150,14 @@ def serve_tcp(conn, state):
         with state["lock"]:
             state["open"] -= 1
 
-if sys.argv[1] == "http":
+if sys.argv[1] == "unix":
+    import socketserver
+    class UnixHTTPServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+        daemon_threads = True
+    server = UnixHTTPServer(sys.argv[2], Handler)
+    print(0, flush=True)
+    server.serve_forever()
+elif sys.argv[1] == "http":
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     print(server.server_address[1], flush=True)

@@ -26,6 +26,11 @@ public final class HTTPClient: Sendable {
             self.method = method; self.url = url; self.headers = headers; self.body = body; self.timeout = timeout
             self.unixSocket = unixSocket
         }
+
+        /// Sending it twice has the effect of sending it once (RFC 9110, 9.2.2).
+        var isIdempotent: Bool {
+            ["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"].contains(method.uppercased())
+        }
     }
 
     public struct Response: Sendable {
@@ -57,11 +62,12 @@ public final class HTTPClient: Sendable {
     public func execute(_ request: Request) async throws -> Response {
         let target = try Target(request)
         let deadline = NIODeadline.now() + .nanoseconds(Int64(max(0.001, request.timeout) * 1e9))
-        // A kept-alive connection the server closed meanwhile fails before any answer: that one
-        // request is sent again on a new connection (it never reached the server).
+        // A kept-alive connection the server closed meanwhile fails before any answer. Whether the
+        // server saw the request is unknown, so it is sent again on a new connection only when
+        // repeating it is harmless: a workload must never see one write applied twice.
         if let channel = takeIdle(target.key) {
             do { return try await exchange(request, target, on: channel, deadline: deadline) } catch let failure as Failure
-                where failure.reason == .closed || failure.reason == .reset {}
+                where (failure.reason == .closed || failure.reason == .reset) && request.isIdempotent {}
         }
         let channel = try await connect(target, request: request, deadline: deadline)
         return try await exchange(request, target, on: channel, deadline: deadline)

@@ -77,6 +77,7 @@ threading.Thread(target=watch_lifeline, daemon=True).start()
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     connections = 0
+    dropped = 0
     lock = threading.Lock()
 
     def setup(self):
@@ -109,6 +110,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.reply(200, "slept")
         if url.path == "/connections":
             return self.reply(200, str(Handler.connections), "text/plain")
+        if url.path == "/drop":
+            # Received, then the connection closes with no answer (a server that died mid-request).
+            with Handler.lock:
+                Handler.dropped += 1
+            self.close_connection = True
+            return
+        if url.path == "/dropped":
+            return self.reply(200, str(Handler.dropped), "text/plain")
         self.reply(200, json.dumps({
             "method": self.command, "path": self.path, "body": body.decode(),
             "headers": {k.lower(): v for k, v in self.headers.items()},

@@ -67,7 +67,13 @@ case $job in
     t2=$(t)
     names=(); for ((i = 1; i <= nodes; i++)); do names+=("$name-node$i"); done
     "$engine" "${rm_flags[@]}" "${names[@]}" >/dev/null || fail "rm failed"
-    "$engine" network rm "$net" >/dev/null || fail "network rm failed"
+    # Docker may still be detaching endpoints of just-removed containers ("has active
+    # endpoints"): a careful script tries again for a while.
+    for ((try = 0; ; try++)); do
+      "$engine" network rm "$net" >/dev/null 2>&1 && break
+      (( try < 50 )) || fail "network rm $net failed"
+      sleep 0.1
+    done
     t3=$(t)
     echo "up $(elapsed "$t0" "$t1")"
     [[ $job == etcd ]] && echo "exec $(elapsed "$t1" "$t2")"

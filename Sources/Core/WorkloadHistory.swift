@@ -246,85 +246,14 @@ public enum WorkloadFaults {
     }
 }
 
-/// How a workload travels inside the run's history (one string detail of its event): a JSON array
-/// of `[index, type, process, f, key, value, time, error]`. Internal to the run history; the files
-/// people and other tools read are OperationHistoryFormats'.
+/// How a workload travels inside the run's history (one string detail of its event): the same
+/// JSON lines `h:save` writes, so there is one encoding of an operation and its values.
 public enum WorkloadTransport {
-    struct Coded: Codable {
-        var op: ClientOperation
-        init(_ op: ClientOperation) { self.op = op }
-
-        init(from decoder: any Decoder) throws {
-            var c = try decoder.unkeyedContainer()
-            let index = try c.decode(Int.self)
-            guard let kind = ClientOperation.Kind(rawValue: try c.decode(String.self)) else {
-                throw DecodingError.dataCorruptedError(in: c, debugDescription: "unknown operation type")
-            }
-            let process: ClientOperation.Process
-            if let p = try? c.decode(Int.self) { process = .client(p) } else { process = .named(try c.decode(String.self)) }
-            let f = try c.decode(String.self)
-            let key = try c.decodeIfPresent(String.self)
-            let value = try c.decode(CodedValue.self).value
-            let time = try c.decodeIfPresent(UInt64.self)
-            let error = try c.decodeIfPresent(String.self)
-            op = ClientOperation(index: index, kind: kind, process: process, f: f, key: key, value: value, time: time, error: error)
-        }
-
-        func encode(to encoder: any Encoder) throws {
-            var c = encoder.unkeyedContainer()
-            try c.encode(op.index)
-            try c.encode(op.kind.rawValue)
-            switch op.process {
-            case .client(let p): try c.encode(p)
-            case .named(let name): try c.encode(name)
-            }
-            try c.encode(op.f)
-            if let key = op.key { try c.encode(key) } else { try c.encodeNil() }
-            try c.encode(CodedValue(op.value))
-            if let time = op.time { try c.encode(time) } else { try c.encodeNil() }
-            if let error = op.error { try c.encode(error) } else { try c.encodeNil() }
-        }
-    }
-
-    /// JSON as values are: null, booleans, numbers (integral numbers read back as integers),
-    /// strings, arrays, objects.
-    struct CodedValue: Codable {
-        var value: OperationValue
-        init(_ value: OperationValue) { self.value = value }
-
-        init(from decoder: any Decoder) throws {
-            let c = try decoder.singleValueContainer()
-            if c.decodeNil() { value = .none }
-            else if let b = try? c.decode(Bool.self) { value = .bool(b) }
-            else if let i = try? c.decode(Int64.self) { value = .integer(i) }
-            else if let d = try? c.decode(Double.self) { value = .double(d) }
-            else if let s = try? c.decode(String.self) { value = .string(s) }
-            else if let list = try? c.decode([CodedValue].self) { value = .list(list.map(\.value)) }
-            else { value = .map(try c.decode([String: CodedValue].self).mapValues(\.value)) }
-        }
-
-        func encode(to encoder: any Encoder) throws {
-            var c = encoder.singleValueContainer()
-            switch value {
-            case .none: try c.encodeNil()
-            case .bool(let b): try c.encode(b)
-            case .integer(let i): try c.encode(i)
-            case .double(let d): try c.encode(d)
-            case .string(let s): try c.encode(s)
-            case .list(let items): try c.encode(items.map(CodedValue.init))
-            case .map(let entries): try c.encode(entries.mapValues(CodedValue.init))
-            }
-        }
-    }
-
     public static func encode(_ operations: [ClientOperation]) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        guard let data = try? encoder.encode(operations.map(Coded.init)) else { return "[]" }
-        return String(decoding: data, as: UTF8.self)
+        String(decoding: OperationHistoryFormats.jsonLines(OperationHistory(operations)), as: UTF8.self)
     }
 
     public static func decode(_ text: String) -> [ClientOperation]? {
-        try? JSONDecoder().decode([Coded].self, from: Data(text.utf8)).map(\.op)
+        try? OperationHistoryFormats.load(Data(text.utf8), format: .jsonLines).operations
     }
 }

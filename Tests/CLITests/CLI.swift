@@ -8,6 +8,32 @@ enum CLI {
         var stderr: String
     }
 
+    /// Every file these tests make lives in one folder per test process, removed when the process
+    /// exits: a failing test, or one that forgets its folder, leaves nothing behind in /tmp. Folders
+    /// of test processes that died without exiting are removed on the next run.
+    static let scratch: URL = {
+        let files = FileManager.default
+        let temporary = files.temporaryDirectory
+        for name in (try? files.contentsOfDirectory(atPath: temporary.path)) ?? [] where name.hasPrefix("ccm-cli-") {
+            if let pid = Int32(name.dropFirst("ccm-cli-".count)), kill(pid, 0) != 0, errno == ESRCH {
+                try? files.removeItem(at: temporary.appendingPathComponent(name))
+            }
+        }
+        let root = temporary.appendingPathComponent("ccm-cli-\(getpid())")
+        try? files.createDirectory(at: root, withIntermediateDirectories: true)
+        atexit {
+            let root = FileManager.default.temporaryDirectory.appendingPathComponent("ccm-cli-\(getpid())")
+            try? FileManager.default.removeItem(at: root)
+        }
+        return root
+    }()
+
+    /// A new path in `scratch`, named `prefix-<8 hex digits>`: short, because Lua shortens long
+    /// script paths in its messages and the tests compare those messages whole.
+    static func scratchPath(_ prefix: String) -> URL {
+        scratch.appendingPathComponent("\(prefix)-\(UUID().uuidString.prefix(8))")
+    }
+
     /// Next to the test bundle (.build/debug), or CCM_LUA_BINARY.
     static let binary: String = {
         if let path = ProcessInfo.processInfo.environment["CCM_LUA_BINARY"] { return path }
@@ -41,7 +67,7 @@ enum CLI {
         for (key, value) in environment { env[key] = value }
         process.environment = env
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        let errorFile = FileManager.default.temporaryDirectory.appendingPathComponent("ccm-cli-\(UUID().uuidString).err")
+        let errorFile = scratchPath("e").appendingPathExtension("err")
         _ = FileManager.default.createFile(atPath: errorFile.path, contents: nil)
         let out = Pipe(), input = Pipe()
         process.standardOutput = out
@@ -80,7 +106,7 @@ enum CLI {
 
     /// A scratch folder with the given files (path -> content).
     static func folder(_ files: [String: String]) throws -> String {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("ccm-cli-\(UUID().uuidString)")
+        let root = scratchPath("f")
         for (path, content) in files {
             let url = root.appendingPathComponent(path)
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)

@@ -7,7 +7,7 @@ import Core
 @Suite struct ClusterCommandTests {
     /// A state directory holding one kept docker cluster `alpha` with nodes node1 and node2.
     static func home() throws -> URL {
-        let home = FileManager.default.temporaryDirectory.appendingPathComponent("ccm-cli-home-\(UUID().uuidString)")
+        let home = CLI.scratchPath("home")
         let encoder = JSONEncoder()
         func json<T: Encodable>(_ value: T) throws -> Any { try JSONSerialization.jsonObject(with: encoder.encode(value)) }
         let nodes: [[String: Any]] = try ["node1", "node2"].enumerated().map { index, node in
@@ -55,7 +55,7 @@ import Core
     }
 
     @Test func anEmptyStateDirectorySaysSo() async throws {
-        let home = FileManager.default.temporaryDirectory.appendingPathComponent("ccm-cli-empty-\(UUID().uuidString)")
+        let home = CLI.scratchPath("empty")
         let ls = try await Self.run(["ls"], home: home)
         #expect(ls.status == 0 && ls.stdout == "no clusters in \(home.path)\n")
         #expect(try await Self.run(["ls", "--json"], home: home).stdout == "[\n\n]\n")

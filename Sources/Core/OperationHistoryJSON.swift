@@ -37,26 +37,8 @@ enum OperationHistoryJSON {
         }
     }
 
-    static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
-                        + String(scalar.value, radix: 16)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
+    /// JSON's string quoting, shared with the config writer.
+    static func quoted(_ text: String) -> String { JSONWriter.quote(text) }
 
     /// One line to an operation; `position` is its place in the file, the index when the line has none.
     static func operation(_ line: Substring, position: Int, lineNumber: Int) throws -> ClientOperation {

@@ -158,8 +158,11 @@ extension CLIContainerRuntime {
 
         let start = since.flatMap { LogTimestamp($0) }
         var reader = KubeLogReader()
-        func drain() {
+        /// Reads what is new; false when there was nothing.
+        @discardableResult func drain() -> Bool {
+            var any = false
             while let data = try? handle.read(upToCount: 65536), !data.isEmpty {
+                any = true
                 for line in reader.feed(data) {
                     if let start, let stamp = LogTimestamp(line.timestamp), stamp < start { continue }
                     continuation.yield(line)
@@ -171,21 +174,32 @@ extension CLIContainerRuntime {
                 try? handle.seek(toOffset: 0)
                 reader = KubeLogReader()
             }
+            return any
         }
+        var woken = false
         while !Task.isCancelled {
             let seen = wake.version
             let state = ended.withLock { $0 }
-            drain()
+            if !drain(), woken, !state.done { Self.countEmptyWakeup(of: path) }
+            woken = true
             if state.done {
                 try? await Task.sleep(for: .milliseconds(50))   // conmon may still be writing the last lines
                 drain()
                 continuation.finish(throwing: state.error)
                 return
             }
-            _ = await wake.wait(after: seen, until: .now + (watcher == nil ? .milliseconds(10) : .seconds(1)))
+            // With inotify: asleep until the file is written to or `podman wait` returns (no timer,
+            // so a quiet node costs nothing); without, a 10 ms poll.
+            if watcher != nil { _ = await wake.wait(after: seen) } else { _ = await wake.wait(after: seen, until: .now + .milliseconds(10)) }
         }
         continuation.finish()
     }
+
+    /// Wake-ups of a followed log file that found nothing new, by path: a follower must sleep
+    /// while its container prints nothing (a test reads this).
+    private static let emptyWakeupCounts = Mutex<[String: Int]>([:])
+    static func emptyWakeups(of path: String) -> Int { emptyWakeupCounts.withLock { $0[path] ?? 0 } }
+    private static func countEmptyWakeup(of path: String) { emptyWakeupCounts.withLock { $0[path, default: 0] += 1 } }
 
     /// `logs` through the client (`logs --timestamps [--since] [--follow]`).
     func clientLogs(_ container: ContainerRef, since: String?, follow: Bool) -> AsyncThrowingStream<LogLine, any Error> {

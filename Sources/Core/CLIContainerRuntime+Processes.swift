@@ -114,11 +114,32 @@ extension CLIContainerRuntime {
     }
 
     /// The host path of the container's log when its driver is `k8s-file` and it can be read here.
+    /// Followers that begin together (a cluster's nodes) share one `container inspect`.
     func kubeLogPath(_ container: ContainerRef) async -> String? {
-        guard let output = try? await run(arguments.logConfig(container), subject: .container(container), timeout: 30) else { return nil }
-        let fields = output.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\t", maxSplits: 1)
-        guard fields.count == 2, fields[0] == "k8s-file", FileManager.default.isReadableFile(atPath: String(fields[1])) else { return nil }
-        return String(fields[1])
+        await logPaths.path(of: container) { containers in await kubeLogPaths(containers) }
+    }
+
+    /// One `container inspect a b c` for all; one call each when that fails (a container is
+    /// missing), so one missing container costs the others nothing.
+    private func kubeLogPaths(_ containers: [ContainerRef]) async -> [ContainerRef: String] {
+        func parse(_ line: Substring) -> String? {
+            let fields = line.split(separator: "\t", maxSplits: 1)
+            guard fields.count == 2, fields[0] == "k8s-file", FileManager.default.isReadableFile(atPath: String(fields[1])) else { return nil }
+            return String(fields[1])
+        }
+        func inspect(_ batch: [ContainerRef]) async -> [Substring]? {
+            guard let output = try? await run(arguments.logConfig(batch[0]) + batch.dropFirst(), subject: .container(batch[0]), timeout: 30)
+            else { return nil }
+            let lines = output.stdoutText.split(separator: "\n", omittingEmptySubsequences: false).prefix(batch.count)
+            return lines.count == batch.count ? Array(lines) : nil
+        }
+        var paths: [ContainerRef: String] = [:]
+        if containers.count > 1, let lines = await inspect(containers) {
+            for (container, line) in zip(containers, lines) { paths[container] = parse(line) }
+            return paths
+        }
+        for container in containers { paths[container] = await inspect([container])?.first.flatMap(parse) }
+        return paths
     }
 
     /// Follows a `k8s-file` log: reads what is there, then sleeps until the file is written to

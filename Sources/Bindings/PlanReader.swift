@@ -161,7 +161,8 @@ struct PlanReader {
         }
     }
 
-    /// `ready = { log = "pattern", plain = true, probe = {"argv", ...}, interval = 0.25, timeout = 300 }`
+    /// `ready = { log = "pattern", plain = true, probe = {"argv", ...}, interval = 0.25, timeout = 300,
+    /// probe_after_log = false }`
     private func readiness() throws -> Readiness {
         guard let ready = value("ready") else { return Readiness() }
         guard case .map = ready else { throw problem("ready", "a table {log =, probe =}") }
@@ -169,6 +170,7 @@ struct PlanReader {
                                   probe: try strings("probe", in: ready))
         if case .double(let d)? = ready["interval"] { readiness.probeInterval = d }
         if case .int(let i)? = ready["interval"] { readiness.probeInterval = Double(i) }
+        if case .bool(let b)? = ready["probe_after_log"] { readiness.probeAfterLog = b }
         if case .double(let d)? = ready["timeout"] { readiness.timeout = d }
         if case .int(let i)? = ready["timeout"] { readiness.timeout = Double(i) }
         if let pattern = readiness.logPattern, !readiness.plain {

@@ -114,11 +114,32 @@ extension CLIContainerRuntime {
     }
 
     /// The host path of the container's log when its driver is `k8s-file` and it can be read here.
+    /// Followers that begin together (a cluster's nodes) share one `container inspect`.
     func kubeLogPath(_ container: ContainerRef) async -> String? {
-        guard let output = try? await run(arguments.logConfig(container), subject: .container(container), timeout: 30) else { return nil }
-        let fields = output.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\t", maxSplits: 1)
-        guard fields.count == 2, fields[0] == "k8s-file", FileManager.default.isReadableFile(atPath: String(fields[1])) else { return nil }
-        return String(fields[1])
+        await logPaths.path(of: container) { containers in await kubeLogPaths(containers) }
+    }
+
+    /// One `container inspect a b c` for all; one call each when that fails (a container is
+    /// missing), so one missing container costs the others nothing.
+    private func kubeLogPaths(_ containers: [ContainerRef]) async -> [ContainerRef: String] {
+        func parse(_ line: Substring) -> String? {
+            let fields = line.split(separator: "\t", maxSplits: 1)
+            guard fields.count == 2, fields[0] == "k8s-file", FileManager.default.isReadableFile(atPath: String(fields[1])) else { return nil }
+            return String(fields[1])
+        }
+        func inspect(_ batch: [ContainerRef]) async -> [Substring]? {
+            guard let output = try? await run(arguments.logConfig(batch[0]) + batch.dropFirst(), subject: .container(batch[0]), timeout: 30)
+            else { return nil }
+            let lines = output.stdoutText.split(separator: "\n", omittingEmptySubsequences: false).prefix(batch.count)
+            return lines.count == batch.count ? Array(lines) : nil
+        }
+        var paths: [ContainerRef: String] = [:]
+        if containers.count > 1, let lines = await inspect(containers) {
+            for (container, line) in zip(containers, lines) { paths[container] = parse(line) }
+            return paths
+        }
+        for container in containers { paths[container] = await inspect([container])?.first.flatMap(parse) }
+        return paths
     }
 
     /// Follows a `k8s-file` log: reads what is there, then sleeps until the file is written to
@@ -158,8 +179,11 @@ extension CLIContainerRuntime {
 
         let start = since.flatMap { LogTimestamp($0) }
         var reader = KubeLogReader()
-        func drain() {
+        /// Reads what is new; false when there was nothing.
+        @discardableResult func drain() -> Bool {
+            var any = false
             while let data = try? handle.read(upToCount: 65536), !data.isEmpty {
+                any = true
                 for line in reader.feed(data) {
                     if let start, let stamp = LogTimestamp(line.timestamp), stamp < start { continue }
                     continuation.yield(line)
@@ -171,21 +195,32 @@ extension CLIContainerRuntime {
                 try? handle.seek(toOffset: 0)
                 reader = KubeLogReader()
             }
+            return any
         }
+        var woken = false
         while !Task.isCancelled {
             let seen = wake.version
             let state = ended.withLock { $0 }
-            drain()
+            if !drain(), woken, !state.done { Self.countEmptyWakeup(of: path) }
+            woken = true
             if state.done {
                 try? await Task.sleep(for: .milliseconds(50))   // conmon may still be writing the last lines
                 drain()
                 continuation.finish(throwing: state.error)
                 return
             }
-            _ = await wake.wait(after: seen, until: .now + (watcher == nil ? .milliseconds(10) : .seconds(1)))
+            // With inotify: asleep until the file is written to or `podman wait` returns (no timer,
+            // so a quiet node costs nothing); without, a 10 ms poll.
+            if watcher != nil { _ = await wake.wait(after: seen) } else { _ = await wake.wait(after: seen, until: .now + .milliseconds(10)) }
         }
         continuation.finish()
     }
+
+    /// Wake-ups of a followed log file that found nothing new, by path: a follower must sleep
+    /// while its container prints nothing (a test reads this).
+    private static let emptyWakeupCounts = Mutex<[String: Int]>([:])
+    static func emptyWakeups(of path: String) -> Int { emptyWakeupCounts.withLock { $0[path] ?? 0 } }
+    private static func countEmptyWakeup(of path: String) { emptyWakeupCounts.withLock { $0[path, default: 0] += 1 } }
 
     /// `logs` through the client (`logs --timestamps [--since] [--follow]`).
     func clientLogs(_ container: ContainerRef, since: String?, follow: Bool) -> AsyncThrowingStream<LogLine, any Error> {

@@ -19,6 +19,7 @@ public struct CLIContainerRuntime: ContainerRuntime {
 
     let arguments: CLIArguments
     let imageNames = ImageNameCache()
+    let logPaths = LogPathLookup()
 
     public init(engine: Engine, executable: String? = nil, environment: [String: String] = [:],
                 globalArguments: [String] = []) {
@@ -225,4 +226,41 @@ final class ImageNameCache: Sendable {
     func known(_ reference: String) -> String? { names.withLock { $0[reference] } }
     func remember(_ reference: String, as name: String) { names.withLock { $0[reference] = name } }
     func forget(_ reference: String) { _ = names.withLock { $0.removeValue(forKey: reference) } }
+}
+
+/// Gathers the log-path lookups of followers that begin at about the same time into one engine
+/// call: the first runs at once; those that arrive while it runs go together in the next. No
+/// timer: a batch is whatever queued up meanwhile (12 followers of a cluster: 2 calls, not 12).
+final class LogPathLookup: Sendable {
+    private struct State {
+        var waiting: [(container: ContainerRef, continuation: CheckedContinuation<String?, Never>)] = []
+        var busy = false
+    }
+    private let state = Mutex(State())
+
+    func path(of container: ContainerRef,
+              fetch: @escaping @Sendable ([ContainerRef]) async -> [ContainerRef: String]) async -> String? {
+        await withCheckedContinuation { continuation in
+            let lead = state.withLock { s -> Bool in
+                s.waiting.append((container, continuation))
+                defer { s.busy = true }
+                return !s.busy
+            }
+            guard lead else { return }
+            Task {
+                while true {
+                    let batch = state.withLock { s -> [(container: ContainerRef, continuation: CheckedContinuation<String?, Never>)] in
+                        defer { s.waiting = [] }
+                        if s.waiting.isEmpty { s.busy = false }
+                        return s.waiting
+                    }
+                    guard !batch.isEmpty else { return }
+                    var unique: [ContainerRef] = []
+                    for item in batch where !unique.contains(item.container) { unique.append(item.container) }
+                    let found = await fetch(unique)
+                    for item in batch { item.continuation.resume(returning: found[item.container]) }
+                }
+            }
+        }
+    }
 }

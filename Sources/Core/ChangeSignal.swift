@@ -37,6 +37,12 @@ final class ChangeSignal: Sendable {
         }
     }
 
+    /// Returns when the version is past `seen` (then `true`), or on cancellation; no timer runs.
+    func wait(after seen: UInt64) async -> Bool {
+        await waitForChange(after: seen)
+        return !Task.isCancelled
+    }
+
     private func waitForChange(after seen: UInt64) async {
         let id = state.withLock { s -> UInt64 in s.nextID += 1; return s.nextID }
         await withTaskCancellationHandler {

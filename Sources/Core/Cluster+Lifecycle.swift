@@ -144,16 +144,19 @@ extension Cluster {
         return mark
     }
 
-    /// Waits for the node's readiness: its log line (from `mark`), then its probe until it passes.
+    /// Waits for the node's readiness: its log line (from `mark`), then its probe until it passes
+    /// (unless the profile says this start's line is proof enough).
     private func becomeReady(_ node: NodeRecord, from mark: Int64, wasUp: Bool, deadline: ContinuousClock.Instant, timeout: Double,
                              tracker: ReadyTracker) async throws {
         let readiness = node.plan.readiness
         let remaining = { max(0, (deadline - ContinuousClock.now).seconds) }
+        var sawFreshLine = false
         if let pattern = readiness.logPattern, !wasUp {
             _ = try await log(of: node.name).wait(for: try LogPattern(pattern, plain: readiness.plain), from: mark,
                                                   timeout: remaining(), nodeName: node.name)
+            sawFreshLine = true
         }
-        if let probe = readiness.probe {
+        if let probe = readiness.probe, !(sawFreshLine && readiness.probeAfterLog == false) {
             var last: ExecResult?
             while true {
                 var request = ExecRequest(argv: probe)

@@ -59,6 +59,10 @@ public struct Readiness: Sendable, Equatable, Codable {
     public var probe: [String]?
     /// Seconds between probe attempts.
     public var probeInterval: Double = 0.25
+    /// `false`: a log line printed by this start is proof enough, and the probe checks only a node
+    /// that was running already (its line is old). For software whose ready line is printed only
+    /// once what the probe checks holds (etcd). Nil or `true`: the probe follows the line.
+    public var probeAfterLog: Bool?
     /// How long a start waits for this node by default (a slow image's profile raises it); the
     /// script's own `timeout` wins. Nil: `Defaults.startTimeout`.
     public var timeout: Double?

@@ -43,6 +43,27 @@ import CoreTesting
         try await cluster.remove()
     }
 
+    /// `probe_after_log = false`: the line this start printed is proof enough; a node that was
+    /// running already printed its line long ago, so the probe checks it.
+    @Test func aFreshReadyLineCanStandInForTheProbe() async throws {
+        let fake = FakeContainerRuntime(images: ["img:1"])
+        var readiness = Readiness(logPattern: "ready to serve", probe: ["health"])
+        readiness.probeAfterLog = false
+        let (cluster, store) = try await Self.cluster("fresh", readiness: readiness, fake: fake)
+        defer { try? FileManager.default.removeItem(at: store.home) }
+        let container = try await cluster.node("node1").container
+        let start = Task { try await cluster.start(timeout: 30) }
+        let deadline = ContinuousClock.now + .seconds(30)
+        while fake.calls("start").isEmpty, ContinuousClock.now < deadline { await Task.yield() }
+        fake.emitLog(container, "ready to serve client requests")
+        try await start.value
+        #expect(fake.calls("exec").isEmpty, "the probe ran after a fresh ready line: \(fake.calls("exec"))")
+
+        try await cluster.start(timeout: 30)   // running already: no new line comes
+        #expect(fake.calls("exec").map { Array($0.arguments.dropFirst()) } == [["health"]])
+        try await cluster.remove()
+    }
+
     /// `c:status()` and `n:ip()` agree: a node that is not running has no address.
     @Test func statusAndIPAgreeOnAStoppedNode() async throws {
         let fake = FakeContainerRuntime(images: ["img:1"])

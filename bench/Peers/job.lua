@@ -4,8 +4,8 @@
 --   BENCH_JOB    etcd | light | keep (a 1-node etcd kept for the exec job) | execs | follow
 --   BENCH_NAME   cluster name        BENCH_NODES  node count      BENCH_IMAGE  image
 --   BENCH_COUNT  execs to run        BENCH_FOLLOW seconds to follow the logs (job follow)
---   BENCH_READY  "log": etcd nodes count as ready on their ready line alone, as in the shell floor
---                (the built-in profile also runs `etcdctl endpoint health` after it)
+--   BENCH_READY  "probe": etcd nodes also run the profile's probe (`etcdctl endpoint health`)
+--                after their ready line (the built-in profile counts the line of a start as enough)
 local job, name = os.getenv("BENCH_JOB"), os.getenv("BENCH_NAME")
 local nodes, image = tonumber(os.getenv("BENCH_NODES") or "1"), os.getenv("BENCH_IMAGE")
 local health = { "etcdctl", "--endpoints=http://127.0.0.1:2379", "endpoint", "health" }
@@ -15,14 +15,14 @@ local function say(phase, seconds)
   io.stdout:flush()
 end
 
--- The etcd profile, or a copy of it whose readiness is the log line only.
+-- The etcd profile, or a copy of it that runs its probe after the ready line too.
 local function etcd_profile()
-  if os.getenv("BENCH_READY") ~= "log" then return "etcd" end
+  if os.getenv("BENCH_READY") ~= "probe" then return "etcd" end
   local base, copy = require "ccm.profiles.etcd", {}
   for k, v in pairs(base) do copy[k] = v end
   copy.node = function(node, c)
     local plan = base.node(node, c)
-    plan.ready = { log = plan.ready.log }
+    plan.ready.probe_after_log = true
     return plan
   end
   return copy

@@ -173,11 +173,13 @@ public enum NetemSupport {
         return answer
     }
 
-    /// For `ccm-lua doctor`: tries netem in a throwaway namespace of this host (root only; the
-    /// engine's kernel is this one when the engine is local). nil when it cannot be told here.
+    /// For `ccm-lua doctor`: tries netem in a throwaway namespace of this host (the engine's
+    /// kernel is this one when the engine is local). An ordinary user (rootless Podman's) gets
+    /// the rights for it in a user namespace of its own. nil when it cannot be told here.
     public static func availableOnHost() async -> Bool? {
-        guard geteuid() == 0, NetworkNamespace.findTool("unshare", environment: ProcessInfo.processInfo.environment) != nil else { return nil }
-        guard let out = try? await ProcessRunner.run(["unshare", "--net", "tc", "qdisc", "add", "dev", "lo", "root", "netem", "delay", "1ms"], timeout: 10) else { return nil }
+        guard NetworkNamespace.findTool("unshare", environment: ProcessInfo.processInfo.environment) != nil else { return nil }
+        let unshare = geteuid() == 0 ? ["unshare", "--net"] : ["unshare", "--user", "--map-root-user", "--net"]
+        guard let out = try? await ProcessRunner.run(unshare + ["tc", "qdisc", "add", "dev", "lo", "root", "netem", "delay", "1ms"], timeout: 10) else { return nil }
         if out.code == 0 { return true }
         return out.stderrText.contains("qdisc kind is unknown") ? false : nil
     }
@@ -188,7 +190,7 @@ public enum NetemSupport {
         switch await availableOnHost() {
         case true?: netem = "netem available (fault.delay, duplicate, corrupt, reorder work)"
         case false?: netem = "netem missing: this kernel has no \(missingModule), so fault.delay, duplicate, corrupt and reorder raise \"unsupported\" (loss and rate work)"
-        case nil: netem = "netem not checked (run as root on the engine's host to check)"
+        case nil: netem = "netem not checked (run doctor on the engine's host, with `unshare` and `tc` installed, to check)"
         }
         var way = ""
         if let engine {

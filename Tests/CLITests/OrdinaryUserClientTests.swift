@@ -1,8 +1,7 @@
 import Foundation
 import Testing
 
-/// `http` and `tcp` work for an ordinary user, as rootless Podman's users run ccm-lua. (Asking
-/// NIO for TCP_NODELAY at the socket level set SO_DEBUG instead, which only root may.)
+/// What an ordinary user, as rootless Podman's users run ccm-lua, gets where root's path differs.
 @Suite struct OrdinaryUserClientTests {
     /// A listener on 127.0.0.1 that answers every connection with one small HTTP response.
     final class OneLineServer: Sendable {
@@ -39,6 +38,42 @@ import Testing
         deinit { shutdown(socket, Int32(SHUT_RDWR)); close(socket) }
     }
 
+    /// Runs ccm-lua as nobody (from root) or as the ordinary user this is; returns status and output.
+    /// No engine is reachable: a Podman started as nobody would leave its pause process behind.
+    static func asOrdinaryUser(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        let home = CLI.scratchPath("nobody")
+        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+        let process = Process()
+        // As root (the unit-test runs), become nobody; an ordinary user already is one.
+        if geteuid() == 0 {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+            process.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", "--", CLI.binary] + arguments
+            #expect(chown(home.path, 65534, 65534) == 0)
+        } else {
+            process.executableURL = URL(fileURLWithPath: CLI.binary)
+            process.arguments = arguments
+        }
+        process.environment = ["PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "HOME": home.path, "CCM_LUA_HOME": home.path,
+                               "CCM_LUA_RUNTIME": "/nonexistent/podman"]
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, stdout, stderr)
+    }
+
+    /// `doctor` tells an ordinary user whether the kernel has netem, as it tells root: a user
+    /// namespace of one's own may add qdiscs to its own network namespace.
+    @Test func doctorChecksNetemForAnOrdinaryUserToo() throws {
+        let run = try Self.asOrdinaryUser(["doctor", "--no-network-check"])
+        let line = run.stdout.split(separator: "\n").first { $0.hasPrefix("faults: ") }.map(String.init) ?? ""
+        #expect(line.hasPrefix("faults: netem available") || line.hasPrefix("faults: netem missing"), "stdout:\n\(run.stdout)\nstderr:\n\(run.stderr)")
+    }
+
+    /// Asking NIO for TCP_NODELAY at the socket level set SO_DEBUG instead, which only root may.
     @Test func anOrdinaryUserReachesALocalPortWithHTTPAndTCP() throws {
         let server = try OneLineServer()
         let script = """
@@ -47,27 +82,8 @@ import Testing
             conn:send("GET / HTTP/1.1\\r\\nHost: t\\r\\n\\r\\n")
             print("tcp " .. conn:receive("l"))
             """
-        let home = CLI.scratchPath("nobody")
-        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
-        let process = Process()
-        // As root (the unit-test runs), become nobody; an ordinary user already is one.
-        if geteuid() == 0 {
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-            process.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", "--", CLI.binary, "-e", script]
-            #expect(chown(home.path, 65534, 65534) == 0)
-        } else {
-            process.executableURL = URL(fileURLWithPath: CLI.binary)
-            process.arguments = ["-e", script]
-        }
-        process.environment = ["PATH": "/usr/bin:/bin", "HOME": home.path, "CCM_LUA_HOME": home.path]
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "stderr:\n\(stderr)")
-        #expect(stdout == "http ok\ntcp HTTP/1.1 200 OK\n", "stdout:\n\(stdout)\nstderr:\n\(stderr)")
+        let run = try Self.asOrdinaryUser(["-e", script])
+        #expect(run.status == 0, "stderr:\n\(run.stderr)")
+        #expect(run.stdout == "http ok\ntcp HTTP/1.1 200 OK\n", "stdout:\n\(run.stdout)\nstderr:\n\(run.stderr)")
     }
 }

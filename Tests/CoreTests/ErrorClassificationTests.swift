@@ -118,6 +118,17 @@ import Core
         #expect(error.hint?.contains("cgroup v2") == true && error.hint?.contains("rootful") == true, "\(error.hint ?? "")")
     }
 
+    /// A rootless container made without a network has slirp4netns's, which cannot join a
+    /// network later (captured on this machine as user ccm-lua-ci, Podman 4.3.1).
+    @Test func connectingARootlessContainerWithoutANetworkSaysHowToMakeIt() {
+        let stderr = "Error: \"slirp4netns\" is not supported: invalid network mode\n"
+        let error = EngineErrorClassifier.classify(engine: .podman, command: ["podman", "network", "connect", "net1", "c1"], exitCode: 125,
+                                                   stderr: stderr, subject: .network("net1"))
+        #expect(error.kind == .commandFailed)
+        #expect(error.summary == "Rootless Podman cannot connect this container to network net1: it was made without a network (slirp4netns), which cannot join one later.", "\(error.summary)")
+        #expect(error.hint?.contains("--network") == true, "\(error.hint ?? "")")
+    }
+
     @Test func runtimeNotFoundNamesTheVariable() {
         let error = EngineErrorClassifier.runtimeNotFound(engine: .podman, command: ["/opt/nothing/podman", "version"], reason: "not found")
         #expect(error.kind == .runtimeNotFound)

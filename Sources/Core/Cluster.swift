@@ -210,7 +210,10 @@ public actor Cluster {
         let refusals = try await emptyFolderInContainer()
         do { try store.delete(name) } catch {
             let tried = refusals.isEmpty ? "" : " and could not be emptied from a container either (\(refusals.joined(separator: "; ")))"
-            throw ClusterError(.state, "cannot remove \(dir): \(error.localizedDescription)\(tried). It holds files a container wrote as another user; remove it as root: sudo rm -rf \(dir)")
+            // A rootless engine's other users are the user's own sub-uids: no root needed.
+            let how = runtime.location.isRootless ? "remove it in the engine's user namespace: podman unshare rm -rf \(dir)"
+                                                  : "remove it as root: sudo rm -rf \(dir)"
+            throw ClusterError(.state, "cannot remove \(dir): \(error.localizedDescription)\(tried). It holds files a container wrote as another user; \(how)")
         }
     }
 

@@ -99,6 +99,15 @@ public enum EngineErrorClassifier {
             return error(.invalidArgument, "\(engineName(engine)) rejected a value ccm-lua passed on: \(firstLine(text))",
                          "Correct the value the message names (memory is a number with an optional b, k, m or g suffix, e.g. 512m; cpus a decimal number such as 1.5).")
         }
+        // Pausing freezes the container's cgroup; rootless Podman on cgroup v1 gives it none.
+        if lower.contains("rootless containers with cgroup v1") {
+            return error(.commandFailed, "Rootless Podman cannot pause container \(subjectName(subject)): on a cgroup v1 host its containers have no cgroup to freeze.",
+                         "Pausing needs cgroup v2 (boot with systemd.unified_cgroup_hierarchy=1) or a rootful engine; stopping, killing and network faults work here.")
+        }
+        if lower.contains("\"slirp4netns\" is not supported") {
+            return error(.commandFailed, "Rootless Podman cannot connect this container to network \(subjectName(subject)): it was made without a network (slirp4netns), which cannot join one later.",
+                         "Create the container on a user network (`podman create --network NAME`); it can then be connected to more.")
+        }
         if isNotRunning(lower) || lower.contains("is not paused") || lower.contains("state improper") {
             return error(.commandFailed, "Container \(subjectName(subject)) is not in a state that allows this: \(firstLine(text))",
                          "Check its state with `\(client) ps -a`; a stopped container must be started first.")

@@ -20,6 +20,7 @@ import Glibc
 ///
 /// A uid without a gid means the same number for both. Only the mounted directories change hands
 /// (recursively); generated files and `logs/` stay the host user's, because ccm-lua writes them.
+/// The numbers are the container's: under a rootless engine the host shows the sub-uid they map to.
 public struct FolderOwner: Sendable, Equatable, CustomStringConvertible {
     public var uid: UInt32
     public var gid: UInt32
@@ -45,6 +46,11 @@ public struct FolderOwner: Sendable, Equatable, CustomStringConvertible {
         return UInt32(parts[1]).map { FolderOwner(uid: uid, gid: $0) }
     }
 
+    /// Whether the host's uids are the container's, so a chown here means the same owner there.
+    /// A rootless engine maps them (0 to the user itself, the rest to its sub-uids): there a chown
+    /// on the host gives the folders to someone else, and succeeds silently for the user's own uid.
+    public static func givenOnHost(location: EngineLocation) -> Bool { !location.isRootless }
+
     /// `chown -R` from this process; false when it may not (ccm-lua is not root).
     func apply(toTree path: String) -> Bool {
         guard chown(path, uid, gid) == 0 else { return false }
@@ -56,14 +62,17 @@ public struct FolderOwner: Sendable, Equatable, CustomStringConvertible {
 
 extension Cluster {
     /// Gives a node's mounted directories to their owner (see `FolderOwner`) before its container
-    /// starts: directly where this process may (root), else with `chown` run as root in a
-    /// throwaway container of the node's image (argv, no shell needed).
+    /// starts: directly where this process may (root of a rootful engine), else with `chown` run
+    /// as root in a throwaway container of the node's image (argv, no shell needed).
     func handOverFolders(_ spec: NodeSpec, imageUser: String?) async throws {
         guard let owner = try FolderOwner.of(spec.plan, node: spec.name, imageUser: imageUser),
               !spec.plan.directories.isEmpty else { return }
         let dir = store.nodeDirectory(name, spec.name)
         let relative = spec.plan.directories.map(\.path)
-        if relative.allSatisfy({ owner.apply(toTree: dir.appendingPathComponent($0).path) }) { return }
+        let rootless = !FolderOwner.givenOnHost(location: runtime.location)
+        // A rootless container's root is this user, who made the folders: nothing to hand over.
+        if rootless, owner == FolderOwner(uid: 0, gid: 0) { return }
+        if !rootless, relative.allSatisfy({ owner.apply(toTree: dir.appendingPathComponent($0).path) }) { return }
         var c = ContainerSpec(name: "\(Cluster.containerName(name, spec.name))-chown-\(Labels.runID)", image: spec.plan.image)
         c.labels = Labels.forResource(cluster: name, keep: record.keep)
         c.entrypoint = ["chown", "-R", owner.description] + relative.map { "/target/" + $0 }
@@ -80,6 +89,10 @@ extension Cluster {
                 ? "the image \(spec.plan.image) has no `chown` to do it from a container" : error.summary
         }
         let paths = relative.map { dir.appendingPathComponent($0).path }.joined(separator: " ")
+        if rootless {
+            // `podman unshare` sees the uids as the engine's containers do.
+            throw ClusterError(.config, "cannot give \(spec.name)'s folders to \(owner): the engine is rootless, so its uids differ from this host's and only a container can, and \(reason). Give them yourself as the engine sees them: podman unshare chown -R \(owner) \(paths)", node: spec.name)
+        }
         throw ClusterError(.config, "cannot give \(spec.name)'s folders to \(owner): this user may not change their owner, and \(reason). Run ccm-lua as root, or give them yourself: sudo chown -R \(owner) \(paths)", node: spec.name)
     }
 }

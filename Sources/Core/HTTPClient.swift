@@ -97,7 +97,7 @@ public final class HTTPClient: Sendable {
         let remaining = deadline - .now()
         let bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connectTimeout(remaining > .zero ? remaining : .milliseconds(1))
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)   // socketOption would mean SOL_SOCKET: SO_DEBUG, root only
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()

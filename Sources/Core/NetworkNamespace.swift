@@ -4,7 +4,9 @@ import Synchronization
 /// How fault rules reach a node's network namespace (never through the node's image, which may
 /// have no shell, iptables or tc):
 /// - nsenter: ccm-lua enters the namespace itself with the host's `nsenter`, `iptables` and `tc`.
-///   Needs the engine on this host, root, and those tools. The cheapest way in.
+///   Needs the engine on this host, those tools, and root, or for a rootless Podman the user
+///   namespace that owns its containers' namespaces (`podman unshare nsenter ...`). The cheapest
+///   way in.
 /// - container: a short-lived helper container joins the node's namespace
 ///   (`--network container:<id> --cap-add NET_ADMIN`) and runs the tools of its own image. Works on
 ///   any engine, local or remote.
@@ -21,37 +23,51 @@ public struct NetworkNamespace: Sendable {
 
     public let mechanism: FaultMechanism
     public let helperImage: String
+    /// What `nsenter` runs under: nothing for root; `podman unshare` for a rootless Podman, whose
+    /// user namespace owns the containers' namespaces (host nsenter gets "Operation not permitted").
+    public let entry: [String]
+    /// The client's own environment additions, for `entry`.
+    public let entryEnvironment: [String: String]
     let runtime: any ContainerRuntime
     let cluster: String
 
     public init(runtime: any ContainerRuntime, cluster: String,
-                environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+                environment: [String: String] = ProcessInfo.processInfo.environment, userID: uid_t = geteuid()) throws {
         self.runtime = runtime
         self.cluster = cluster
-        self.mechanism = try Self.choose(engine: runtime.engine, environment: environment)
+        self.mechanism = try Self.choose(engine: runtime.engine, environment: environment, userID: userID)
         let image = environment[Self.imageVariable] ?? ""
         self.helperImage = image.isEmpty ? Self.defaultImage : image
+        if mechanism == .nsenter, runtime.engine == .podman, userID != 0 {
+            let client = runtime as? CLIContainerRuntime
+            entry = client?.commandLine(["unshare"]) ?? ["podman", "unshare"]
+            entryEnvironment = client?.environment ?? [:]
+        } else {
+            entry = []
+            entryEnvironment = [:]
+        }
     }
 
     /// The forced mechanism, else nsenter where it can work, else the helper container.
-    public static func choose(engine: Engine, environment: [String: String]) throws -> FaultMechanism {
+    public static func choose(engine: Engine, environment: [String: String], userID: uid_t = geteuid()) throws -> FaultMechanism {
         if let forced = environment[mechanismVariable], !forced.isEmpty {
             guard let mechanism = FaultMechanism(rawValue: forced) else {
                 throw FaultError(.usage, "\(mechanismVariable)=\(forced) is not a fault mechanism; use nsenter or container")
             }
             return mechanism
         }
-        return nsenterProblem(engine: engine, environment: environment) == nil ? .nsenter : .container
+        return nsenterProblem(engine: engine, environment: environment, userID: userID) == nil ? .nsenter : .container
     }
 
     /// Why nsenter cannot be used here, or nil when it can.
-    public static func nsenterProblem(engine: Engine, environment: [String: String]) -> String? {
-        if geteuid() != 0 { return "ccm-lua does not run as root" }
+    public static func nsenterProblem(engine: Engine, environment: [String: String], userID: uid_t = geteuid()) -> String? {
         switch engine {
         case .docker:
+            if userID != 0 { return "ccm-lua does not run as root" }
             if let host = environment["DOCKER_HOST"], !host.isEmpty, !host.hasPrefix("unix://") { return "the engine is remote (DOCKER_HOST=\(host))" }
             if let context = environment["DOCKER_CONTEXT"], !context.isEmpty, context != "default" { return "a Docker context is in use (DOCKER_CONTEXT=\(context))" }
         case .podman:
+            // Not root: a rootless Podman, entered through `podman unshare`, which only a local Podman has.
             if let host = environment["CONTAINER_HOST"], !host.isEmpty { return "the engine is remote (CONTAINER_HOST=\(host))" }
             if let connection = environment["CONTAINER_CONNECTION"], !connection.isEmpty { return "a Podman connection is in use" }
         }
@@ -84,8 +100,8 @@ public struct NetworkNamespace: Sendable {
             guard node.pid > 0, FileManager.default.fileExists(atPath: "/proc/\(node.pid)/ns/net") else {
                 throw FaultError(.runtime, "cannot enter the network namespace of \(node.name): its process (pid \(node.pid)) is not visible from this host; set \(Self.mechanismVariable)=container")
             }
-            let argv = ["nsenter", "-t", String(node.pid), "-n", "sh", "-c", script]
-            let out = try await ProcessRunner.run(argv, timeout: 60)
+            let argv = entry + ["nsenter", "-t", String(node.pid), "-n", "sh", "-c", script]
+            let out = try await ProcessRunner.run(argv, environment: entryEnvironment, timeout: 60)
             return Outcome(code: out.code, output: out.stderrText + out.stdoutText)
         case .container:
             return try await runHelper(script, joining: node)
@@ -157,11 +173,13 @@ public enum NetemSupport {
         return answer
     }
 
-    /// For `ccm-lua doctor`: tries netem in a throwaway namespace of this host (root only; the
-    /// engine's kernel is this one when the engine is local). nil when it cannot be told here.
+    /// For `ccm-lua doctor`: tries netem in a throwaway namespace of this host (the engine's
+    /// kernel is this one when the engine is local). An ordinary user (rootless Podman's) gets
+    /// the rights for it in a user namespace of its own. nil when it cannot be told here.
     public static func availableOnHost() async -> Bool? {
-        guard geteuid() == 0, NetworkNamespace.findTool("unshare", environment: ProcessInfo.processInfo.environment) != nil else { return nil }
-        guard let out = try? await ProcessRunner.run(["unshare", "--net", "tc", "qdisc", "add", "dev", "lo", "root", "netem", "delay", "1ms"], timeout: 10) else { return nil }
+        guard NetworkNamespace.findTool("unshare", environment: ProcessInfo.processInfo.environment) != nil else { return nil }
+        let unshare = geteuid() == 0 ? ["unshare", "--net"] : ["unshare", "--user", "--map-root-user", "--net"]
+        guard let out = try? await ProcessRunner.run(unshare + ["tc", "qdisc", "add", "dev", "lo", "root", "netem", "delay", "1ms"], timeout: 10) else { return nil }
         if out.code == 0 { return true }
         return out.stderrText.contains("qdisc kind is unknown") ? false : nil
     }
@@ -172,7 +190,7 @@ public enum NetemSupport {
         switch await availableOnHost() {
         case true?: netem = "netem available (fault.delay, duplicate, corrupt, reorder work)"
         case false?: netem = "netem missing: this kernel has no \(missingModule), so fault.delay, duplicate, corrupt and reorder raise \"unsupported\" (loss and rate work)"
-        case nil: netem = "netem not checked (run as root on the engine's host to check)"
+        case nil: netem = "netem not checked (run doctor on the engine's host, with `unshare` and `tc` installed, to check)"
         }
         var way = ""
         if let engine {
@@ -181,6 +199,8 @@ public enum NetemSupport {
             } else if let problem = NetworkNamespace.nsenterProblem(engine: engine, environment: environment) {
                 let image = environment[NetworkNamespace.imageVariable].flatMap { $0.isEmpty ? nil : $0 } ?? NetworkNamespace.defaultImage
                 way = "; rules enter namespaces through a helper container (\(image)), not nsenter: \(problem)"
+            } else if engine == .podman, geteuid() != 0 {
+                way = "; rules enter namespaces with nsenter and this host's iptables and tc, inside rootless Podman's user namespace (`podman unshare`)"
             } else {
                 way = "; rules enter namespaces with nsenter and this host's iptables and tc"
             }

@@ -84,6 +84,11 @@ public enum NodeEndpoints {
             guard let route = EndpointRoute(rawValue: forced) else {
                 throw ClusterError(.usage, "endpoints = \"\(forced)\" is not a way to reach nodes; use \"address\", \"published\" or \"auto\"")
             }
+            // A remote engine's addresses may be routed to (a VPN, the same LAN); a rootless
+            // engine's live in a network namespace of its own user and never are.
+            if route == .address, location.isRootless {
+                throw ClusterError(.usage, "endpoints = \"address\" cannot reach nodes here: the engine is rootless (\(location.detail ?? "not root")), and its containers' addresses are not reachable from this host; use \"published\" or \"auto\"")
+            }
             return route
         }
         return addressProblem(location) == nil ? .address : .published

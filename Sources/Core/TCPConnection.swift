@@ -36,7 +36,7 @@ public final class TCPConnection: Sendable {
         let (host, port) = try split(hostPort)
         let bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connectTimeout(.nanoseconds(Int64(max(0.001, timeout) * 1e9)))
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)   // socketOption would mean SOL_SOCKET: SO_DEBUG, root only
             .channelOption(.allowRemoteHalfClosure, value: true)
         do {
             let channel = try await bootstrap.connect(host: host, port: port).get()

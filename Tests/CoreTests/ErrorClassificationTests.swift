@@ -107,6 +107,28 @@ import Core
         #expect(conflictError.hint?.contains("podman rm -f -t 0 fx-run") == true)
     }
 
+    /// Rootless Podman on a cgroup v1 host gives containers no cgroup, so nothing can freeze
+    /// them (captured on this machine as user ccm-lua-ci, Podman 4.3.1).
+    @Test func pausingUnderRootlessPodmanOnCgroupV1SaysWhyAndWhatWorks() {
+        let stderr = "Error: can not pause containers on rootless containers with cgroup V1: this container does not have a cgroup\n"
+        let error = EngineErrorClassifier.classify(engine: .podman, command: ["podman", "pause", "c1"], exitCode: 125,
+                                                   stderr: stderr, subject: .container("c1"))
+        #expect(error.kind == .commandFailed)
+        #expect(error.summary == "Rootless Podman cannot pause container c1: on a cgroup v1 host its containers have no cgroup to freeze.", "\(error.summary)")
+        #expect(error.hint?.contains("cgroup v2") == true && error.hint?.contains("rootful") == true, "\(error.hint ?? "")")
+    }
+
+    /// A rootless container made without a network has slirp4netns's, which cannot join a
+    /// network later (captured on this machine as user ccm-lua-ci, Podman 4.3.1).
+    @Test func connectingARootlessContainerWithoutANetworkSaysHowToMakeIt() {
+        let stderr = "Error: \"slirp4netns\" is not supported: invalid network mode\n"
+        let error = EngineErrorClassifier.classify(engine: .podman, command: ["podman", "network", "connect", "net1", "c1"], exitCode: 125,
+                                                   stderr: stderr, subject: .network("net1"))
+        #expect(error.kind == .commandFailed)
+        #expect(error.summary == "Rootless Podman cannot connect this container to network net1: it was made without a network (slirp4netns), which cannot join one later.", "\(error.summary)")
+        #expect(error.hint?.contains("--network") == true, "\(error.hint ?? "")")
+    }
+
     @Test func runtimeNotFoundNamesTheVariable() {
         let error = EngineErrorClassifier.runtimeNotFound(engine: .podman, command: ["/opt/nothing/podman", "version"], reason: "not found")
         #expect(error.kind == .runtimeNotFound)

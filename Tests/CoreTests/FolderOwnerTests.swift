@@ -37,6 +37,14 @@ import Core
         #expect(try FolderOwner.of(plan(), node: "n", imageUser: image.user) == nil)
     }
 
+    /// A rootless engine maps a container's uids to other host uids (0 to the user itself, the
+    /// rest to its sub-uids): a chown on the host means another owner there, and one to the user's
+    /// own uid even succeeds. Only a container sees the uids as the node will.
+    @Test func aRootlessEnginesFoldersAreGivenFromInsideAContainer() {
+        #expect(FolderOwner.givenOnHost(location: .localRootful))
+        #expect(FolderOwner.givenOnHost(location: EngineLocation(isRootless: true)) == false)
+    }
+
     @Test func anOwnerThatIsNotNumericIsAConfigError() {
         do {
             _ = try FolderOwner.of(plan(owner: "postgres"), node: "node1")

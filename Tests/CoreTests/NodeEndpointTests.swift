@@ -36,6 +36,17 @@ import CoreTesting
         #expect(NodeEndpoints.join("fd00::2", 2379) == "[fd00::2]:2379")
     }
 
+    /// A rootless engine's container addresses live in a namespace only that engine's user sees:
+    /// forcing them fails at once, saying why and what works, instead of an unreachable address.
+    @Test func forcingAddressesOfARootlessEngineIsAUsageError() throws {
+        let rootless = EngineLocation(isRootless: true, detail: "podman runs as uid 1001")
+        let error = try #require(throws: ClusterError.self) { try NodeEndpoints.route(location: rootless, forced: "address") }
+        #expect(error.kind == .usage, "\(error)")
+        #expect(error.message.contains("the engine is rootless (podman runs as uid 1001)"), "\(error.message)")
+        #expect(error.message.contains("\"published\" or \"auto\""), "\(error.message)")
+        #expect(try NodeEndpoints.route(location: rootless, forced: "published") == .published)
+    }
+
     // MARK: Against a scripted engine
 
     static func etcdLike(_ fake: FakeContainerRuntime, request: ConfigValue? = nil,

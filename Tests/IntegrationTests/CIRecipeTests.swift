@@ -91,7 +91,8 @@ import Core
                                                       "actions/upload-artifact@v4"])
     }
 
-    @Test(arguments: Engine.allCases)
+    @Test(.disabled(if: Integration.isRootless, "builds ccm-lua in the checkout's .build, which belongs to whoever built the tests; the rootful runs cover the recipe"),
+          arguments: Engine.allCases)
     func theRecipesShellStepsRunAndLeaveWhatItUploads(_ engine: Engine) async throws {
         let names = ["a", "b"].map { RunnerTests.unique("ci\($0)", engine) }
         let workflow = try Self.workflow()

@@ -51,6 +51,15 @@ import Core
         try await ScenarioTests.withScenario(engine, clusters: [name]) { scenario in
             let path = try scenario.write("clients.lua", Self.script(name, endpoints: endpoints))
             let result = try scenario.run([path])
+            if endpoints == "address", Integration.isRootless {
+                // Rootless Podman's container addresses are never reachable from the host: the
+                // first n:endpoint says so and what to use instead.
+                #expect(result.status == 1, "stdout:\n\(result.stdout)\nstderr:\n\(result.stderr)")
+                #expect(result.stderr.contains("clients.lua:5: endpoints = \"address\" cannot reach nodes here: the engine is rootless")
+                        && result.stderr.contains("use \"published\" or \"auto\""), "\(result.stderr)")
+                #expect(try await scenario.leftovers([name]).isEmpty)
+                return
+            }
             #expect(result.status == 0, "stdout:\n\(result.stdout)\nstderr:\n\(result.stderr)")
             let out = result.stdout
             let endpoint = try #require(out.firstMatch(of: /endpoint (\S+) ip (\S+)/), "stdout:\n\(out)")

@@ -54,9 +54,13 @@ import Core
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ccm-lua-nodns-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
         let copy = folder.appendingPathComponent("cni")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(at: plugins, to: copy)
-        try FileManager.default.removeItem(at: copy.appendingPathComponent("dnsname"))
+        // The plugins' contents only: an ordinary user (the rootless job) may not copy root's ownership.
+        try FileManager.default.createDirectory(at: copy, withIntermediateDirectories: true)
+        for name in try FileManager.default.contentsOfDirectory(atPath: plugins.path) where name != "dnsname" {
+            let data = try Data(contentsOf: plugins.appendingPathComponent(name))
+            try #require(FileManager.default.createFile(atPath: copy.appendingPathComponent(name).path, contents: data,
+                                                        attributes: [.posixPermissions: 0o755]))
+        }
         let systemConf = (try? String(contentsOfFile: "/etc/containers/containers.conf", encoding: .utf8)) ?? ""
         let conf = folder.appendingPathComponent("containers.conf")
         try Self.withPluginDirectory(systemConf, copy.path).write(to: conf, atomically: true, encoding: .utf8)

@@ -34,6 +34,10 @@ import Glibc
             let owned = ScenarioTests.unique("owner", engine)
             let asUser = ScenarioTests.unique("user", engine)
             let asImage = ScenarioTests.unique("image", engine)
+            // Rootless: the user's own uid, which a chown on the host accepts but the container
+            // maps to a sub-uid; the folders must be given from inside.
+            let user = Integration.isRootless ? getuid() : 1001
+            func onHost(_ id: UInt32) -> String { "\(Integration.hostID(id)):\(Integration.hostID(id, group: true))" }
             try await ScenarioTests.withScenario(engine, clusters: [owned, asUser, asImage]) { scenario in
                 let script = try scenario.write("nonroot.lua", """
                     -- Writes who it is, and a folder only it may enter, into its node folder.
@@ -58,7 +62,7 @@ import Glibc
                     print("node1's folder on the host is " .. host_owner(c, "node1"))
 
                     -- `user` runs the container as that user and gives it the folders.
-                    local u = cluster.create { profile = writer, name = "\(asUser)", image = "\(Integration.baseImage)", user = "1001:1001" }
+                    local u = cluster.create { profile = writer, name = "\(asUser)", image = "\(Integration.baseImage)", user = "\(user):\(user)" }
                     u:start { timeout = 60 }
                     print("as user: wrote as " .. u:node(1):run({ "cat", "/data/who" }):gsub("%s+$", ""))
                     print("as user: folder on the host is " .. host_owner(u, "node1"))
@@ -71,9 +75,9 @@ import Glibc
                 try await scenario.expectSuccess(script, printing: [
                     "node1 wrote as 1000",
                     "node2 reads kept",
-                    "node1's folder on the host is 1000:1000",
-                    "as user: wrote as 1001",
-                    "as user: folder on the host is 1001:1001",
+                    "node1's folder on the host is \(onHost(1000))",
+                    "as user: wrote as \(user)",
+                    "as user: folder on the host is \(onHost(user))",
                     "as image: wrote as 1000",
                 ], leaving: [owned, asUser, asImage])
             }
@@ -82,8 +86,8 @@ import Glibc
 
     /// ccm-lua as an ordinary user in the `docker` group (a common set-up): it may neither give
     /// the node's folders to the container's user nor remove what that user wrote, so both happen
-    /// in throwaway containers. Docker only: an ordinary user's Podman is rootless Podman, with
-    /// its own image store, which this machine's set-up does not prepare.
+    /// in throwaway containers. Docker only: an ordinary user's Podman is rootless Podman, which
+    /// the rootless job covers (scripts/test-rootless runs this suite as that user).
     @Test func anOrdinaryUserInTheDockerGroupGetsFoldersGivenAndRemoved() async throws {
         _ = try await Integration.runtime(.docker)
         let docker = try #require(getgrnam("docker")?.pointee.gr_gid, "no docker group")

@@ -12,7 +12,10 @@ import Core
     @Test func theDryRunListsEveryStepAndChangesNothing() async throws {
         // It concerns no engine in particular (and apt-get's simulation takes seconds): once.
         if Integration.onlyEngine == .podman { try Test.cancel("runs in the Docker pass") }
+        // The rootless user's home holds its Podman storage (scripts/setup makes both).
+        let rootlessHome = getpwnam("ccm-lua-ci").map { String(cString: $0.pointee.pw_dir) }
         let watched = ["/etc/containers/containers.conf", "/var/lib/docker", "/var/lib/containers", "/var/tmp/ccm-lua-setup"]
+            + (rootlessHome.map { [$0] } ?? [])
         let before = watched.filter { FileManager.default.fileExists(atPath: $0) }
         let dockerd = try? await ProcessRunner.run(["pidof", "dockerd"])
 
@@ -28,6 +31,10 @@ import Core
             #expect(before.allSatisfy { text.contains($0) }, "not named: \(before.filter { !text.contains($0) })\n\(text)")
         }
         #expect(text.contains("would clone \(Self.root.path)") && text.contains("CI=true bash .ci/run"), "\(text)")
+        if rootlessHome != nil {
+            #expect(text.contains("would remove the user ccm-lua-ci"), "\(text)")
+            #expect(getpwnam("ccm-lua-ci") != nil, "the rootless user is still there")
+        }
 
         #expect(watched.filter { FileManager.default.fileExists(atPath: $0) } == before)
         let after = try? await ProcessRunner.run(["pidof", "dockerd"])

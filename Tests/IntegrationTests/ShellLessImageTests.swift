@@ -100,6 +100,7 @@ import Testing
         func file(_ cluster: String) -> String { store.nodeDirectory(cluster, "node1").appendingPathComponent("data/deep/file").path }
         func cleanUp() async {
             try? Self.setImmutable(file(names[1]), false)
+            if Integration.isRootless { _ = try? await ProcessRunner.run(["podman", "unshare", "rm", "-rf", home.path]) }
             for n in names { _ = try? await ResourceCleanup.removeAll(matching: [Labels.cluster: n], in: runtime) }
             try? FileManager.default.removeItem(at: home)
         }
@@ -114,8 +115,15 @@ import Testing
             let data = store.nodeDirectory(cluster, "node1").appendingPathComponent("data/deep")
             try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
             try Data("x".utf8).write(to: data.appendingPathComponent("file"))
-            _ = chown(data.path, 1000, 1000)
             _ = chmod(data.path, 0o700)
+            if Integration.isRootless {
+                // The container's uid 1000 is one of this user's sub-uids, which only the user
+                // namespace can hand out.
+                let out = try await ProcessRunner.run(["podman", "unshare", "chown", "-R", "1000:1000", data.path])
+                try #require(out.code == 0, "\(out.stderrText)")
+            } else {
+                _ = chown(data.path, 1000, 1000)
+            }
             return c
         }
 
@@ -130,18 +138,26 @@ import Testing
             #expect(!FileManager.default.fileExists(atPath: store.clusterDirectory(names[0]).path))
 
             // No image has `rm`, and the host cannot remove the file either (immutable, as root
-            // stands in here for a user who may not delete another's files): the error says what to do.
+            // stands in here for a user who may not delete another's files; rootless, the sub-uid's
+            // folder is closed to the user already): the error says what to do.
             let bare = try await make(names[1], images: [Self.image])
-            try Self.setImmutable(file(names[1]), true)
+            let folder = store.clusterDirectory(names[1]).path
+            if !Integration.isRootless { try Self.setImmutable(file(names[1]), true) }
             do {
                 try await bare.removeFolderInContainer()
                 Issue.record("removal with no image that has `rm` should fail")
             } catch let error as ClusterError {
                 #expect(error.kind == .state)
                 #expect(error.message.contains("image \(Self.image) has no `rm`"), "\(error)")
-                #expect(error.message.contains("remove it as root: sudo rm -rf \(store.clusterDirectory(names[1]).path)"), "\(error)")
+                let advice = Integration.isRootless ? "remove it in the engine's user namespace: podman unshare rm -rf \(folder)"
+                                                    : "remove it as root: sudo rm -rf \(folder)"
+                #expect(error.message.contains(advice), "\(error)")
             }
-            try Self.setImmutable(file(names[1]), false)
+            if Integration.isRootless {
+                _ = try await ProcessRunner.run(["podman", "unshare", "rm", "-rf", store.nodeDirectory(names[1], "node1").appendingPathComponent("data").path])
+            } else {
+                try Self.setImmutable(file(names[1]), false)
+            }
             try await bare.remove()
             #expect(!FileManager.default.fileExists(atPath: store.clusterDirectory(names[1]).path))
         }

@@ -20,6 +20,29 @@ enum Integration {
     /// time, Podman's etcd members electing in a loop on one core pushed a Docker exec past 10 s.
     static let onlyEngine: Engine? = ProcessInfo.processInfo.environment["CCM_LUA_TEST_ENGINE"].flatMap(Engine.init(rawValue:))
 
+    /// The tests run as an ordinary user (scripts/test-rootless): their Podman is rootless.
+    static let isRootless = geteuid() != 0
+
+    /// Whether the engine can pause containers: rootless Podman freezes a container's cgroup,
+    /// which it gives containers only on a cgroup v2 host (this VM is v1).
+    static let canPause = !isRootless || FileManager.default.fileExists(atPath: "/sys/fs/cgroup/cgroup.controllers")
+
+    /// The host's id for `id` inside a container of this user's rootless Podman: 0 is the user
+    /// itself, 1...n the user's range in /etc/subuid (/etc/subgid for a group). Unchanged for root.
+    static func hostID(_ id: UInt32, group: Bool = false) -> UInt32 {
+        guard isRootless else { return id }
+        let own = group ? getgid() : getuid()
+        if id == 0 { return own }
+        let me = getpwuid(getuid()).map { String(cString: $0.pointee.pw_name) } ?? ""
+        let text = (try? String(contentsOfFile: group ? "/etc/subgid" : "/etc/subuid", encoding: .utf8)) ?? ""
+        for line in text.split(separator: "\n") {
+            let f = line.split(separator: ":")
+            guard f.count == 3, f[0] == me || f[0] == "\(getuid())", let start = UInt32(f[1]) else { continue }
+            return start + id - 1
+        }
+        return id
+    }
+
     /// The time limit of an exec in a test: generous, because an exec that runs out fails the test
     /// where a slow answer would only retry, and two busy cores made a 2 s etcdctl take over 10 s.
     static let execLimit: Double = 60

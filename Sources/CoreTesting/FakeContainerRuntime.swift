@@ -57,6 +57,7 @@ public final class FakeContainerRuntime: ContainerRuntime, Sendable {
         var endedFollowers: [AsyncThrowingStream<LogLine, any Error>.Continuation] = []
         /// Containers another (pretended) process is removing: see `removeElsewhere`.
         var removedElsewhere: Set<String> = []
+        var swarm = SwarmMembership.notMember
     }
 
     public let engine: Engine
@@ -81,6 +82,15 @@ public final class FakeContainerRuntime: ContainerRuntime, Sendable {
     }
 
     // MARK: Test controls
+
+    /// What `swarm()` answers from now on.
+    public func setSwarm(_ membership: SwarmMembership) { state.withLock { $0.swarm = membership } }
+    public func network(_ name: String) -> NetworkSpec? { state.withLock { $0.networks[name] } }
+
+    public func swarm() async throws -> SwarmMembership {
+        try record("swarm")
+        return state.withLock { $0.swarm }
+    }
 
     /// Every call so far, in order.
     public var calls: [Call] { state.withLock { $0.calls } }

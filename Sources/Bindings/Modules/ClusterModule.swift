@@ -47,6 +47,8 @@ enum ClusterModule {
         if !clusterSpec.hosts.isEmpty, requested == .podman {
             throw LuaError(kind: "usage", "spec.hosts are Docker engines joined in one Docker Swarm; leave out spec.runtime = \"podman\" (or the hosts)")
         }
+        // Checked here too, so a wrong placement is reported before any engine is asked.
+        _ = try Placement.place(nodes.map { ($0.name, $0.dc) }, hosts: clusterSpec.hosts.map(\.name), byDatacenter: clusterSpec.placement)
         EngineHost.warnIfPlainTCP(clusterSpec.hosts)
         let hosts = clusterSpec.hosts
         clusterSpec.pullOutput = .standardError()

@@ -8,7 +8,7 @@ public enum Fault: Sendable {
     case block(from: String, to: String)
     case loss(node: String, percent: Double, to: [String]?)
     case rate(node: String, kbit: Double, to: [String]?)
-    case netem(node: String, NetemEffect)
+    case netem(node: String, NetemEffect, to: [String]?)
     /// A fault that is an engine action and its undo: pause/resume, kill/start.
     case action(name: String, node: String, start: @Sendable () async throws -> Void, heal: @Sendable () async throws -> Void)
 
@@ -18,7 +18,7 @@ public enum Fault: Sendable {
         case .block: "block"
         case .loss: "loss"
         case .rate: "rate"
-        case .netem(_, let effect): effect.name
+        case .netem(_, let effect, _): effect.name
         case .action(let name, _, _, _): name
         }
     }
@@ -28,8 +28,8 @@ public enum Fault: Sendable {
         switch self {
         case .partition(_, let groups): groups
         case .block(let from, let to): [[from], [to]]
-        case .loss(let node, _, let to), .rate(let node, _, let to): [[node]] + (to.map { [$0] } ?? [])
-        case .netem(let node, _), .action(_, let node, _, _): [[node]]
+        case .loss(let node, _, let to), .rate(let node, _, let to), .netem(let node, _, let to): [[node]] + (to.map { [$0] } ?? [])
+        case .action(_, let node, _, _): [[node]]
         }
     }
 
@@ -38,8 +38,8 @@ public enum Fault: Sendable {
         switch self {
         case .partition(let grudge, _): Set(grudge.keys).union(grudge.values.flatMap { $0 })
         case .block(let from, let to): [from, to]
-        case .loss(let node, _, let to), .rate(let node, _, let to): Set([node] + (to ?? []))
-        case .netem(let node, _), .action(_, let node, _, _): [node]
+        case .loss(let node, _, let to), .rate(let node, _, let to), .netem(let node, _, let to): Set([node] + (to ?? []))
+        case .action(_, let node, _, _): [node]
         }
     }
 
@@ -51,7 +51,7 @@ public enum Fault: Sendable {
         case .block(let from, let to): FaultRules.block(from: from, to: to, addresses: addresses)
         case .loss(let node, let percent, let to): FaultRules.loss(node: node, percent: percent, to: to, addresses: addresses)
         case .rate(let node, let kbit, let to): FaultRules.rate(node: node, kbit: kbit, to: to, addresses: addresses)
-        case .netem(let node, let effect): FaultRules.netem(node: node, effect)
+        case .netem(let node, let effect, let to): FaultRules.netem(node: node, effect, to: to, addresses: addresses)
         case .action: [:]
         }
     }
@@ -113,7 +113,7 @@ public actor FaultInjector {
             let ns = try namespaceRunner()
             try await ns.checkHelperImage()
             let infos = try await containers(fault.nodes)
-            if case .netem(let node, let effect) = fault {
+            if case .netem(let node, let effect, _) = fault {
                 guard let info = infos[node], info.state == .running || info.state == .paused else {
                     throw FaultError(.runtime, "fault.\(effect.name): \(node) is not running", node: node)
                 }

@@ -161,30 +161,35 @@ public enum FaultRules {
         return [node: NamespaceRules(firewall: firewall)]
     }
 
-    /// Limits what `node` sends to `kbit` kbit/s with a token bucket (tbf). Towards given nodes
-    /// only: a prio qdisc whose extra band holds the tbf, and u32 filters steering those
-    /// addresses into it; other traffic keeps the default bands.
+    /// Limits what `node` sends to `kbit` kbit/s with a token bucket (tbf), towards `to`'s
+    /// addresses or everything.
     public static func rate(node: String, kbit: Double, to: [String]?, addresses: [String: String]) -> [String: NamespaceRules] {
         let rate = "\(number(kbit))kbit"
         // A burst of at least one MTU-sized packet, or the bucket never lets one through.
         let burst = "\(max(1600, Int(kbit * 1000 / 8 / 100)))"
-        let tbf = ["tbf", "rate", rate, "burst", burst, "latency", "400ms"]
-        guard let to else { return [node: NamespaceRules(qdisc: [["qdisc", "add", "dev", "eth0", "root", "handle", "1:"] + tbf])] }
-        var qdisc: [[String]] = [
-            ["qdisc", "add", "dev", "eth0", "root", "handle", "1:", "prio", "bands", "4",
-             "priomap", "1", "2", "2", "2", "1", "2", "0", "0", "1", "1", "1", "1", "1", "1", "1", "1"],
-            ["qdisc", "add", "dev", "eth0", "parent", "1:4", "handle", "40:"] + tbf,
-        ]
-        for address in to.compactMap({ addresses[$0] }) {
-            qdisc.append(["filter", "add", "dev", "eth0", "parent", "1:", "protocol", "ip", "prio", "1", "u32",
-                          "match", "ip", "dst", "\(address)/32", "flowid", "1:4"])
-        }
-        return [node: NamespaceRules(qdisc: qdisc)]
+        return [node: shaping(["tbf", "rate", rate, "burst", burst, "latency", "400ms"], to: to, addresses: addresses)]
     }
 
-    /// A netem qdisc on `node`'s output (all of it: netem towards given nodes is not offered yet).
-    public static func netem(node: String, _ effect: NetemEffect) -> [String: NamespaceRules] {
-        [node: NamespaceRules(qdisc: [["qdisc", "add", "dev", "eth0", "root", "handle", "1:", "netem"] + effect.arguments])]
+    /// A netem qdisc on `node`'s output, towards `to`'s addresses or everything.
+    public static func netem(node: String, _ effect: NetemEffect, to: [String]? = nil, addresses: [String: String] = [:]) -> [String: NamespaceRules] {
+        [node: shaping(["netem"] + effect.arguments, to: to, addresses: addresses)]
+    }
+
+    /// `qdisc` as the root of eth0, or, towards given nodes only, in the extra band of a prio
+    /// qdisc with u32 filters steering those addresses into it; other traffic keeps the default
+    /// bands (prio's priomap, extended to 4 bands).
+    static func shaping(_ qdisc: [String], to: [String]?, addresses: [String: String]) -> NamespaceRules {
+        guard let to else { return NamespaceRules(qdisc: [["qdisc", "add", "dev", "eth0", "root", "handle", "1:"] + qdisc]) }
+        var commands: [[String]] = [
+            ["qdisc", "add", "dev", "eth0", "root", "handle", "1:", "prio", "bands", "4",
+             "priomap", "1", "2", "2", "2", "1", "2", "0", "0", "1", "1", "1", "1", "1", "1", "1", "1"],
+            ["qdisc", "add", "dev", "eth0", "parent", "1:4", "handle", "40:"] + qdisc,
+        ]
+        for address in to.compactMap({ addresses[$0] }) {
+            commands.append(["filter", "add", "dev", "eth0", "parent", "1:", "protocol", "ip", "prio", "1", "u32",
+                             "match", "ip", "dst", "\(address)/32", "flowid", "1:4"])
+        }
+        return NamespaceRules(qdisc: commands)
     }
 
     /// Shell lines that add `rules`, tagged, stopping at the first failure.

@@ -255,6 +255,35 @@ extension FakeClusters {
             #expect(run.values["missing"] == "io")
         }
 
+        @Test func anIndependentHistoryLoadsAsKeyedOperations() async throws {
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ccm-lua-history-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: folder) }
+            try """
+                {:process 0, :type :invoke, :f :write, :value [a 1]}
+                {:process 0, :type :ok, :f :write, :value [a 1]}
+                {:process 1, :type :invoke, :f :read, :value [b nil]}
+                {:process 1, :type :ok, :f :read, :value [b 7]}
+                """.write(to: folder.appendingPathComponent("ind.edn"), atomically: true, encoding: .utf8)
+            try "{:process 0, :type :invoke, :f :write, :value 1}".write(to: folder.appendingPathComponent("plain.edn"), atomically: true, encoding: .utf8)
+            let run = try await runCluster("""
+                local history, check = require "ccm.history", require "ccm.check"
+                local h = history.load([[\(folder.path)/ind.edn]], {independent = true})
+                local keys = {}
+                for _, op in ipairs(h:ops()) do keys[#keys + 1] = op.key .. "=" .. tostring(op.value) end
+                out("keys", table.concat(keys, " "))
+                local result = check.linearizable(h, {model = "register"})
+                out("valid", result.valid); out("b", result.keys.b.valid)
+                local ok, err = pcall(history.load, [[\(folder.path)/plain.edn]], {independent = true})
+                out("plain", err.kind .. ": " .. tostring(err))
+                """)
+            #expect(run.error == nil, "\(run.summary)")
+            #expect(run.values["keys"] == "a=1 a=1 b=nil b=7")
+            #expect(run.values["valid"] == "false" && run.values["b"] == "false", "b read 7, never written")
+            #expect(run.values["plain"]?.hasPrefix("usage: ") == true && run.values["plain"]?.contains("plain.edn: operation 0 has value 1, not a [key value] pair") == true,
+                    "\(run.values["plain"] ?? "")")
+        }
+
         @Test func describeNamesTheOperationThatCannotBePlaced() async throws {
             let run = try await runCluster("""
                 local check = require "ccm.check"

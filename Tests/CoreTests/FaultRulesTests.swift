@@ -102,6 +102,15 @@ import Testing
     @Test func netemArgumentsAndTheUnsupportedMessage() {
         let rules = FaultRules.netem(node: "node1", .delay(ms: 100, jitter: 10))
         #expect(rules["node1"]?.qdisc == [["qdisc", "add", "dev", "eth0", "root", "handle", "1:", "netem", "delay", "100ms", "10ms"]])
+        // Towards given nodes: netem sits in prio's extra band, like rate's tbf, and only their
+        // addresses are steered into it.
+        let toOne = FaultRules.netem(node: "node1", .duplicate(percent: 5), to: ["node2"], addresses: ["node2": "10.0.0.2", "node3": "10.0.0.3"])
+        #expect(toOne["node1"]?.qdisc == [
+            ["qdisc", "add", "dev", "eth0", "root", "handle", "1:", "prio", "bands", "4",
+             "priomap", "1", "2", "2", "2", "1", "2", "0", "0", "1", "1", "1", "1", "1", "1", "1", "1"],
+            ["qdisc", "add", "dev", "eth0", "parent", "1:4", "handle", "40:", "netem", "duplicate", "5%"],
+            ["filter", "add", "dev", "eth0", "parent", "1:", "protocol", "ip", "prio", "1", "u32",
+             "match", "ip", "dst", "10.0.0.2/32", "flowid", "1:4"]])
         let error = NetemSupport.unsupported(.delay(ms: 100, jitter: 0))
         #expect(error.kind == .unsupported)
         #expect(error.message.contains("sch_netem") && error.message.contains("fault.delay"))
@@ -120,7 +129,7 @@ import Testing
         try await fake.start(spec.name)
         let injector = FaultInjector(cluster: "c1", network: "ccm-lua-c1", runtime: fake, history: History())
         await #expect(throws: FaultError.self) {
-            try await injector.apply(.netem(node: "node1", .delay(ms: 50, jitter: 0)), id: FaultInjector.newID())
+            try await injector.apply(.netem(node: "node1", .delay(ms: 50, jitter: 0), to: nil), id: FaultInjector.newID())
         }
         #expect(await injector.activeIDs.isEmpty)
         #expect(fake.calls("createContainer").count == 1, "no helper container was started")

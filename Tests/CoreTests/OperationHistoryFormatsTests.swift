@@ -83,6 +83,49 @@ import Testing
         #expect(result.keys[""]?.failedOperation?.value == .integer(1))
     }
 
+    /// jepsen.independent: one register per key, every client value a `[key value]` tuple.
+    static let independentEDN = """
+        {:process 0, :type :invoke, :f :write, :value [1 3]}
+        {:process 0, :type :ok, :f :write, :value [1 3]}
+        {:process 1, :type :invoke, :f :read, :value [2 nil]}
+        {:process :nemesis, :type :info, :f :start, :value nil}
+        {:process 1, :type :ok, :f :read, :value [2 nil]}
+        {:process 2, :type :invoke, :f :cas, :value [1 [3 4]]}
+        {:process 2, :type :info, :f :cas, :value nil, :error :timeout}
+        {:process 3, :type :invoke, :f :read, :value [1 nil]}
+        {:process 3, :type :ok, :f :read, :value [1 4]}
+        """
+
+    @Test func independentTuplesBecomeKeyedOperations() throws {
+        let loaded = try OperationHistoryFormats.load(Data(Self.independentEDN.utf8))
+        // Read as it is, the tuples are values of one object: every read sees a pair.
+        #expect(loaded.operations.allSatisfy { $0.key == nil })
+        let split = try loaded.splittingIndependentKeys()
+        #expect(split.operations.map(\.key) == ["1", "1", "2", nil, "2", "1", "1", "1", "1"])
+        #expect(split.operations[5].value == .list([.integer(3), .integer(4)]), "a cas pair inside the tuple stays a pair")
+        #expect(split.operations[6].key == "1", "an info without a tuple takes its invoke's key")
+        #expect(split.operations[3].process == .named("nemesis") && split.operations[3].value == .none)
+        let result = try Linearizability.check(split, model: .casRegister)
+        #expect(result.valid == .valid)
+        #expect(Set(result.keys.keys) == ["1", "2"])
+
+        // Key 1 read 3 after the cas to 4 could only have happened if it never happened: still valid.
+        // A read of 5 could not have happened at all.
+        let bad = Self.independentEDN.replacingOccurrences(of: ":value [1 4]}", with: ":value [1 5]}")
+        let badResult = try Linearizability.check(try OperationHistoryFormats.load(Data(bad.utf8)).splittingIndependentKeys(), model: .casRegister)
+        #expect(badResult.valid == .invalid)
+        #expect(badResult.keys["2"]?.valid == .valid && badResult.keys["1"]?.valid == .invalid)
+    }
+
+    @Test func aHistoryThatIsNotIndependentSaysWhichOperation() throws {
+        let text = "{:process 0, :type :invoke, :f :write, :value 3}\n{:process 0, :type :ok, :f :write, :value 3}"
+        let history = try OperationHistoryFormats.load(Data(text.utf8))
+        #expect(throws: OperationHistory.NotIndependent(index: 0, value: .integer(3))) { try history.splittingIndependentKeys() }
+        do { _ = try history.splittingIndependentKeys() } catch {
+            #expect(error.description == "operation 0 has value 3, not a [key value] pair; load it without `independent` if the history is not from jepsen.independent")
+        }
+    }
+
     @Test func aWholeHistoryInOneVector() throws {
         let text = "[{:process 0, :type :invoke, :f :add, :value 1}\n {:process 0, :type :ok, :f :add, :value 1}]"
         let history = try OperationHistoryFormats.load(Data(text.utf8))

@@ -127,12 +127,25 @@ struct Browser {
 
     struct BrowserProblem: Error, CustomStringConvertible { var message: String; var description: String { message } }
 
-    /// Where screenshots stay after the test, for a person to look at (overwritten by the next run).
+    /// Set to a folder to keep the tests' screenshots there for a person to look at.
+    static let screenshotsVariable = "CCM_LUA_TEST_SCREENSHOTS"
+
+    /// Where a screenshot goes: the folder `CCM_LUA_TEST_SCREENSHOTS` names (kept, overwritten by
+    /// the next run), else a folder of this test process that is removed when it exits.
     static func keptScreenshot(_ name: String) -> URL {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ccm-lua-test-screenshots")
+        let kept = ProcessInfo.processInfo.environment[screenshotsVariable].flatMap { $0.isEmpty ? nil : URL(fileURLWithPath: $0) }
+        let folder = kept ?? scratchScreenshots
         try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         return folder.appendingPathComponent(name)
     }
+
+    private static let scratchScreenshots: URL = {
+        atexit {
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ccm-lua-screenshots-\(getpid())")
+            try? FileManager.default.removeItem(at: folder)
+        }
+        return FileManager.default.temporaryDirectory.appendingPathComponent("ccm-lua-screenshots-\(getpid())")
+    }()
 
     func dumpDOM(_ page: URL) throws -> String { try run(["--dump-dom", page.absoluteString]) }
 

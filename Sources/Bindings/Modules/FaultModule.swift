@@ -83,10 +83,10 @@ enum FaultModule {
             return .rate(node: try name("node"), kbit: kbit, to: to)
         case "delay":
             guard let ms = number(spec["ms"]), ms >= 0 else { throw LuaError(kind: "usage", "fault.delay needs ms = a number >= 0") }
-            return .netem(node: try name("node"), .delay(ms: ms, jitter: number(spec["jitter"]) ?? 0))
-        case "duplicate": return .netem(node: try name("node"), .duplicate(percent: try percent()))
-        case "corrupt": return .netem(node: try name("node"), .corrupt(percent: try percent()))
-        case "reorder": return .netem(node: try name("node"), .reorder(percent: try percent()))
+            return .netem(node: try name("node"), .delay(ms: ms, jitter: number(spec["jitter"]) ?? 0), to: to)
+        case "duplicate": return .netem(node: try name("node"), .duplicate(percent: try percent()), to: to)
+        case "corrupt": return .netem(node: try name("node"), .corrupt(percent: try percent()), to: to)
+        case "reorder": return .netem(node: try name("node"), .reorder(percent: try percent()), to: to)
         case "pause":
             let node = try name("node")
             return .action(name: "pause", node: node, start: { try await cluster.pause(node: node) },

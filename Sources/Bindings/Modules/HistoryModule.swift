@@ -69,16 +69,22 @@ enum HistoryModule {
             recorder.publish()
             return 0
         }
-        // load(path) -> handle
+        // load(path [, {independent = bool}]) -> handle
         module.function("load") { ctx in
             let path = try ctx.string(1)
+            let independent = try ctx.options(2)?.boolean("independent") ?? false
             let data: Data
             do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
                 throw LuaError(kind: "io", "cannot read the history \(path): \(error.localizedDescription)")
             }
-            let history: OperationHistory
+            var history: OperationHistory
             do { history = try OperationHistoryFormats.load(data) } catch {
                 throw LuaError(kind: "usage", "\(path) is not a history ccm-lua can read (its JSON lines, Jepsen's EDN op maps or Jepsen's etcd text log): \(error)")
+            }
+            if independent {
+                do { history = try history.splittingIndependentKeys() } catch {
+                    throw LuaError(kind: "usage", "\(path): \(error)")
+                }
             }
             ctx.push(HistoryHandle(WorkloadRecorder(history)))
             return 1

@@ -153,18 +153,12 @@ local PACKET = {
   corrupt = { percent = "number", to = "table" },
   reorder = { percent = "number", to = "table" },
 }
--- netem faults take `to` (API.md) but cannot narrow it yet: say so rather than hit every peer.
-local NETEM = { delay = true, duplicate = true, corrupt = true, reorder = true }
 
 for kind, allowed in pairs(PACKET) do
   M[kind] = function(node, opts)
     local what = "fault." .. kind
     local c, name = target(node, what)
     opts = options(opts, allowed, what)
-    if NETEM[kind] and opts.to ~= nil then
-      errors.raise("unsupported", what .. ": 'to =' is not supported for netem faults yet; leave it out to "
-        .. "affect all of the node's traffic, or use fault.loss/fault.rate, which take it", 2)
-    end
     local spec = { node = name, percent = opts.percent, kbit = opts.kbit, ms = opts.ms, jitter = opts.jitter }
     spec.to = node_list(c, opts.to, what .. " to")
     return apply(c, kind, spec, opts)

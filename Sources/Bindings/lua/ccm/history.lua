@@ -124,9 +124,11 @@ function History:save_edn(path)
 end
 
 --- Reads a history: ccm-lua's JSON lines, Jepsen's EDN op maps or Jepsen's etcd text log.
-function M.load(path)
+--- `{independent = true}` reads jepsen.independent's `[key value]` values as keyed operations.
+function M.load(path, opts)
   errors.check(1, "load", path, "string")
-  return wrap(native.load(path))
+  opts = errors.options("history.load", 2, opts, "independent:boolean")
+  return wrap(native.load(path, opts))
 end
 
 return M

@@ -118,7 +118,20 @@ public final class MultiHostRuntime: ContainerRuntime {
         try await on(container).disconnect(network: network, container: container)
     }
 
-    public func removeNetwork(_ name: String) async throws { try await managerEngine.removeNetwork(name) }
+    /// Returns once the manager no longer lists it: it keeps listing a removed overlay for a
+    /// moment while its own containers' attachments go, and whoever looks then sees a leftover.
+    public func removeNetwork(_ name: String) async throws {
+        try await managerEngine.removeNetwork(name)
+        let deadline = ContinuousClock.now + .seconds(Defaults.overlayRemovalWait)
+        while try await managerEngine.listNetworks(labels: [:]).contains(name) {
+            guard ContinuousClock.now < deadline else {
+                throw RuntimeError(.commandFailed, engine: .docker,
+                                   summary: "host \(manager): network \(name) is still listed \(formatSeconds(Defaults.overlayRemovalWait)) after it was removed",
+                                   hint: "Remove it with `docker network rm \(name)` on the swarm manager.")
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
 
     /// The manager's: a worker shows an overlay only while one of its containers uses it.
     public func listNetworks(labels: [String: String]) async throws -> [String] { try await managerEngine.listNetworks(labels: labels) }

@@ -118,16 +118,17 @@ public final class MultiHostRuntime: ContainerRuntime {
         try await on(container).disconnect(network: network, container: container)
     }
 
-    /// Returns once the manager no longer lists it: it keeps listing a removed overlay for a
-    /// moment while its own containers' attachments go, and whoever looks then sees a leftover.
+    /// Returns once no host lists it: each keeps listing a removed overlay for a moment while
+    /// its containers' attachments go, and whoever looks then sees a leftover.
     public func removeNetwork(_ name: String) async throws {
         try await managerEngine.removeNetwork(name)
         let deadline = ContinuousClock.now + .seconds(Defaults.overlayRemovalWait)
-        while try await managerEngine.listNetworks(labels: [:]).contains(name) {
+        while case let listing = try await everywhere({ host, e in (host, try await e.listNetworks(labels: [:]).contains(name)) }),
+              let still = listing.first(where: \.1)?.0 {
             guard ContinuousClock.now < deadline else {
                 throw RuntimeError(.commandFailed, engine: .docker,
-                                   summary: "host \(manager): network \(name) is still listed \(formatSeconds(Defaults.overlayRemovalWait)) after it was removed",
-                                   hint: "Remove it with `docker network rm \(name)` on the swarm manager.")
+                                   summary: "host \(still): network \(name) is still listed \(formatSeconds(Defaults.overlayRemovalWait)) after it was removed",
+                                   hint: "Remove it with `docker network rm \(name)` on that host.")
             }
             try await Task.sleep(for: .milliseconds(50))
         }

@@ -186,4 +186,52 @@ struct MultiHostClusterTests {
             #expect(interrupted.stderr.contains("removed cluster mh-sigint"), "\(interrupted.stderr)")
         }
     }
+
+    @Test("kill -9 of the owner: its reaper removes the cluster from every host")
+    func reaperCleansEveryHost() async throws {
+        try await Self.withHosts(["mh-killed"]) { scenario, hosts in
+            let script = try scenario.write("killed.lua", """
+                local c = cluster.create { name = "mh-killed", profile = "etcd", nodes = 3, hosts = \(Self.table(hosts)) }
+                c:start()
+                print("up")
+                sleep(600)
+                """)
+            let running = try scenario.start([script])
+            let (found, seen) = running.waitForLine(containing: "up")
+            #expect(found, "\(seen)")
+            kill(running.process.processIdentifier, SIGKILL)
+            _ = running.finish(alreadyRead: seen)
+            // The reaper waits a grace period, sweeps every host, and sweeps again (docs/runner.md).
+            let deadline = ContinuousClock.now + .seconds(120)
+            var left = try await Self.leftovers(["mh-killed"], hosts: hosts)
+            while !left.isEmpty, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(500))
+                left = try await Self.leftovers(["mh-killed"], hosts: hosts)
+            }
+            #expect(left.isEmpty, "the reaper left: \(left)")
+        }
+    }
+
+    @Test("ccm-lua doctor --hosts: every engine answers, one swarm, names resolve over an overlay; nothing left")
+    func doctorChecksHosts() async throws {
+        try await Self.withHosts([]) { scenario, hosts in
+            let result = try scenario.run(["doctor", "--hosts", hosts.all.joined(separator: ","), "--probe-image", Integration.etcdImage])
+            #expect(result.status == 0, "stdout:\n\(result.stdout)\nstderr:\n\(result.stderr)")
+            for line in ["h1 \(hosts.manager): engine", "swarm manager", "h2 \(hosts.inner[0]): engine", "swarm worker",
+                         "one swarm: yes, managed by h1", "overlay across hosts: ok (h2, h3 resolved h1's probe by name"] {
+                #expect(result.stdout.contains(line), "missing '\(line)' in:\n\(result.stdout)")
+            }
+            for address in hosts.all {
+                let runtime = hosts.runtime(address)
+                let containers = try await runtime.listContainers(labels: [Labels.cluster: ""]).filter { $0.labels[Labels.cluster]?.hasPrefix("doctor-") == true }
+                let networks = try await runtime.listNetworks(labels: [:]).filter { $0.hasPrefix("ccm-lua-doctor-") }
+                #expect(containers.isEmpty && networks.isEmpty, "doctor left on \(address): \(containers.map(\.name)) \(networks)")
+            }
+
+            let unreachable = try scenario.run(["doctor", "--hosts", "\(hosts.manager),tcp://127.0.0.1:9"])
+            #expect(unreachable.status == 1)
+            #expect(unreachable.stdout.contains("h2 tcp://127.0.0.1:9: does not answer") && unreachable.stdout.contains("fix: check the address"),
+                    "\(unreachable.stdout)\n\(unreachable.stderr)")
+        }
+    }
 }

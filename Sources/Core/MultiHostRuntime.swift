@@ -39,7 +39,11 @@ public final class MultiHostRuntime: ContainerRuntime {
         placed.withLock { $0[container] } ?? manager
     }
 
-    private func on(_ container: ContainerRef) -> any ContainerRuntime { engines[host(of: container)] ?? managerEngine }
+    /// The client of the engine `container` lives on (for what needs the client itself, such as
+    /// an exec attached to the terminal).
+    public func client(of container: ContainerRef) -> any ContainerRuntime { engines[host(of: container)] ?? managerEngine }
+
+    private func on(_ container: ContainerRef) -> any ContainerRuntime { client(of: container) }
 
     private var all: [any ContainerRuntime] { hosts.compactMap { engines[$0.name] } }
 

@@ -86,7 +86,7 @@ struct MultiHostClusterTests {
         }
     }
 
-    @Test("ccm-lua status shows each node's host; a kept cluster is removed from every host by ccm-lua rm")
+    @Test("ccm-lua status shows each node's host, exec and logs reach nodes on inner engines, rm removes the cluster from every host")
     func statusWithHosts() async throws {
         try await Self.withHosts(["mh-status"]) { scenario, hosts in
             let script = try scenario.write("kept.lua", """
@@ -110,6 +110,12 @@ struct MultiHostClusterTests {
             for (node, host) in [("node1", "h2"), ("node2", "h3"), ("node3", "h3")] {
                 #expect(rows.contains { $0.count >= 3 && $0[0] == node && $0[1] == host && $0[2] == "running" }, "\(node) on \(host):\n\(status.stdout)")
             }
+
+            // Another process reaches a node on an inner engine: exec and logs.
+            let exec = try scenario.run(["exec", "mh-status", "node2", "--", "cat", "/etc/hostname"])
+            #expect(exec.status == 0 && exec.stdout == "node2\n", "\(exec.stdout)\n\(exec.stderr)")
+            let logs = try scenario.run(["logs", "mh-status", "node3"])
+            #expect(logs.status == 0 && logs.stdout.contains("ready to serve client requests"), "\(logs.stderr)")
 
             let removed = try scenario.run(["rm", "mh-status"])
             #expect(removed.status == 0, "\(removed.stderr)")

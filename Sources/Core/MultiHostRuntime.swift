@@ -8,7 +8,8 @@ import Synchronization
 ///
 /// Where a container lives: a node's container on its placed host (`ccm-lua.node` label); a
 /// container joining another's namespace (fault helpers) on that one's host; anything else on the
-/// swarm manager. The cluster network is an attachable overlay made through the manager.
+/// swarm manager. The cluster network is an attachable overlay made through the manager (with
+/// one host, an ordinary network of that engine).
 public final class MultiHostRuntime: ContainerRuntime {
     public let hosts: [EngineHost]
     /// The host whose engine manages the swarm: overlay networks are made and removed there.
@@ -108,6 +109,7 @@ public final class MultiHostRuntime: ContainerRuntime {
     // MARK: Networks: one overlay, through the manager.
 
     public func createNetwork(_ spec: NetworkSpec) async throws {
+        guard hosts.count > 1 else { return try await managerEngine.createNetwork(spec) }
         var overlay = spec
         overlay.driver = "overlay"
         overlay.attachable = true
@@ -260,7 +262,8 @@ extension MultiHostRuntime {
     public static func connect(_ hosts: [EngineHost],
                                engine: (EngineHost) -> any ContainerRuntime = { $0.runtime() }) async throws -> MultiHostRuntime {
         let pairs = hosts.map { ($0, engine($0)) }
-        let manager = try await SwarmCheck.manager(of: pairs)
+        // One host (a remote engine on its own) shares its network with no one: no swarm needed.
+        let manager = pairs.count == 1 ? pairs[0].0.name : try await SwarmCheck.manager(of: pairs)
         return MultiHostRuntime(hosts: pairs, manager: manager)
     }
 }

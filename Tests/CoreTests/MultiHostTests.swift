@@ -155,6 +155,21 @@ import CoreTesting
         #expect(!store.exists("span"))
     }
 
+    /// One host (a remote engine, say) needs no swarm: its network is an ordinary one.
+    @Test func aSingleHostNeedsNoSwarm() async throws {
+        let store = Self.store()
+        defer { try? FileManager.default.removeItem(at: store.home) }
+        let remote = FakeContainerRuntime(images: ["img:1"])
+        let host = try EngineHost(name: "far", address: "ssh://me@box")
+        let runtime = try await MultiHostRuntime.connect([host]) { _ in remote }
+        let cluster = try await Cluster.create(Self.spec("single", hosts: [host], nodes: [("node1", nil)]), runtime: runtime, store: store)
+        #expect(remote.network("ccm-lua-single")?.driver == nil)
+        #expect(remote.containerNames == ["single-node1"])
+        #expect(remote.calls("swarm").isEmpty)
+        try await cluster.remove()
+        #expect(remote.networkNames.isEmpty)
+    }
+
     @Test func anImageMissingOnOneHostIsNamedWithThatHost() async throws {
         let (hosts, fakes) = try Self.engines()
         let store = Self.store()

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ---- The trampoline ------------------------------------------------------------------------- */
@@ -62,9 +63,38 @@ static volatile sig_atomic_t signals_seen = 0;
 static volatile sig_atomic_t last_signal = 0;
 static int notify_fd = -1;
 
+/* Its address keys the registry field holding the run's deadline (monotonic ns, 0 for none). */
+static char deadline_key;
+
+static lua_Integer monotonic_ns(void) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (lua_Integer)now.tv_sec * 1000000000 + now.tv_nsec;
+}
+
 static void interrupt_hook(lua_State *L, lua_Debug *ar) {
   (void)ar;
   if (interrupted) luaL_error(L, "interrupted!");
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &deadline_key); /* [-0, +1] */
+  lua_Integer deadline = lua_tointeger(L, -1);
+  lua_pop(L, 1);                                    /* [-1, +0] */
+  /* Raised again every 1000 instructions until the runner restores the deadline. (A loop that
+   * pcalls pure computation may swallow it each time; Ctrl-C, twice, still ends that.) */
+  if (deadline != 0 && monotonic_ns() > deadline) luaL_error(L, "%s", CCM_DEADLINE_MESSAGE);
+}
+
+lua_Integer ccm_set_deadline(lua_State *L, double seconds) {
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &deadline_key); /* [-0, +1] */
+  lua_Integer previous = lua_tointeger(L, -1);
+  lua_pop(L, 1);                                    /* [-1, +0] */
+  lua_pushinteger(L, seconds > 0 ? monotonic_ns() + (lua_Integer)(seconds * 1e9) : 0);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &deadline_key); /* [-1, +0] */
+  return previous;
+}
+
+void ccm_restore_deadline(lua_State *L, lua_Integer deadline) {
+  lua_pushinteger(L, deadline);                     /* [-0, +1] */
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &deadline_key); /* [-1, +0] */
 }
 
 /* Every 1000 instructions is cheap, and reaches `while true do end` within microseconds. The

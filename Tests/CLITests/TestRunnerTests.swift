@@ -45,6 +45,34 @@ import Testing
         }
     }
 
+    /// A loop that never waits cannot be caught by the watchdog branch; the host's deadline stops
+    /// it inside the loop, again after a pcall caught it once, and the run goes on.
+    @Test func aLoopThatNeverWaitsTimesOutAndTheRunGoesOn() async throws {
+        try await Self.withFolder(["spin_spec.lua": """
+            describe("busy", function()
+              it("spins", { timeout = 0.3 }, function()
+                local n = 0
+                while true do n = n + 1 end
+              end)
+              it("catches", { timeout = 0.3 }, function()
+                local ok, err = pcall(function() while true do end end)
+                while true do end -- the error a pcall caught comes again
+              end)
+              it("runs after", function() assert.truthy(true) end)
+            end)
+            """]) { dir in
+            let result = try await CLI.run(["test", "-o", "plain", "spin_spec.lua"], directory: dir)
+            #expect(result.status == 1, "\(result.stdout)\(result.stderr)")
+            let out = result.stdout
+            #expect(out.contains("TIMEOUT spin_spec.lua: busy spins ("), "\(out)")
+            #expect(out.contains("TIMEOUT spin_spec.lua: busy catches ("), "\(out)")
+            #expect(out.contains("the test timed out after 0.3 s"), "\(out)")
+            #expect(out.contains("spin_spec.lua:4:"), "where it spun: \(out)")
+            #expect(out.contains("ok      spin_spec.lua: busy runs after ("), "\(out)")
+            #expect(out.contains("1 passed, 2 timed out in "), "\(out)")
+        }
+    }
+
     @Test func passingAndPendingTestsExitZero() async throws {
         try await Self.withFolder(["ok_spec.lua": """
             describe("fine", function()

@@ -23,6 +23,20 @@ public enum TestRunnerModule {
         var module = LuaModule("ccm.runner")
         // Each test is an operation in the history too: the report groups what happened by it.
         let running = RunningTest()
+        // set_deadline(seconds) -> previous: the interrupt hook raises the deadline message once
+        // `seconds` have passed, even in a loop that never yields. restore_deadline(previous).
+        module.function("set_deadline") { ctx in
+            ctx.push(Int(ccm_set_deadline(ctx.state, try ctx.number(1))))
+            return 1
+        }
+        module.function("restore_deadline") { ctx in
+            ccm_restore_deadline(ctx.state, lua_Integer(try ctx.integer(1)))
+            return 0
+        }
+        module.function("deadline_message") { ctx in
+            ctx.push(CCM_DEADLINE_MESSAGE)
+            return 1
+        }
         module.function("config") { ctx in
             ctx.push(luaValue(config))
             return 1

@@ -42,6 +42,12 @@ int ccm_issentinel(lua_State *L, int idx);
 /* Installs a count hook on L (new coroutines inherit it) that raises "interrupted!" once a
  * signal came, and keeps raising it so a pcall loop cannot swallow it. */
 void ccm_install_interrupt_hook(lua_State *L);
+/* The same hook also raises CCM_DEADLINE_MESSAGE once a deadline set here has passed, so a
+ * loop that never yields still ends (the runner's per-test time limit). Sets the deadline
+ * `seconds` from now (0: none) and returns the previous one, for ccm_restore_deadline. */
+#define CCM_DEADLINE_MESSAGE "ccm-lua: the time limit passed while Lua code ran without waiting"
+lua_Integer ccm_set_deadline(lua_State *L, double seconds);
+void ccm_restore_deadline(lua_State *L, lua_Integer deadline);
 /* Whether SIGINT/SIGTERM came (and was not cleared). */
 int ccm_interrupted(void);
 /* The signal that caused the interrupt (SIGINT, SIGTERM), or 0. */

@@ -220,9 +220,25 @@ local function describe_failure(err)
 end
 
 -- Runs fn as a coroutine of its own with a time limit. Returns {status = "passed"} or a failure
--- record; a timeout records where fn was waiting at that moment.
+-- record; a timeout records where fn was waiting at that moment. The watchdog branch catches fn
+-- while it waits; a loop that never waits is stopped by the host's deadline, raised inside it.
+local DEADLINE = host.deadline_message()
+
+local function passed_deadline(message)
+  return type(message) == "string" and message:find(DEADLINE, 1, true) ~= nil
+end
+
 local function guarded(fn, timeout, what)
   local result, thread, steps
+  local function timed_out()
+    return {
+      status = "timed_out",
+      message = ("%s timed out after %g s (set a longer limit with it(name, {timeout = seconds}, fn) or --timeout)")
+        :format(what, timeout),
+      traceback = thread and clean_traceback(debug.traceback(thread, "", 0)) or nil,
+      step = steps and steps:innermost(),
+    }
+  end
   local function body()
     thread = coroutine.running()
     steps = host.steps_handle()
@@ -232,17 +248,19 @@ local function guarded(fn, timeout, what)
   end
   local function watchdog()
     sleep(timeout)
-    result = {
-      status = "timed_out",
-      message = ("%s timed out after %g s (set a longer limit with it(name, {timeout = seconds}, fn) or --timeout)")
-        :format(what, timeout),
-      traceback = clean_traceback(debug.traceback(thread, "", 0)),
-      step = steps and steps:innermost(),
-    }
+    result = timed_out()
     error(TIMED_OUT, 0)
   end
+  local previous = host.set_deadline(timeout)
   local ok, err = pcall(parallel, body, watchdog)
-  if not ok and err ~= DONE and err ~= TIMED_OUT then
+  host.restore_deadline(previous)
+  if result and result.status ~= "passed" and result.status ~= "timed_out" and passed_deadline(result.message) then
+    local record = timed_out()
+    record.traceback = result.traceback or record.traceback
+    result = record
+  elseif not ok and passed_deadline(tostring(err)) then
+    result = timed_out()
+  elseif not ok and err ~= DONE and err ~= TIMED_OUT then
     -- Ctrl-C, or the scheduler gave up: not the test's failure, the run's end.
     if errors.is(err) and (err.kind == "interrupted" or err.kind == "cancelled") then error(err, 0) end
     result = result or { status = "errored", message = tostring(err) }

@@ -16,6 +16,7 @@ public struct CLIArguments: Sendable {
     // MARK: Engine
 
     public func version() -> [String] { ["version", "--format", "json"] }
+    public func swarm() -> [String] { ["info", "--format", "{{json .Swarm}}"] }
 
     // MARK: Images
 
@@ -52,6 +53,8 @@ public struct CLIArguments: Sendable {
         var args = ["network", "create"]
         args += labelFlags(spec.labels)
         if let subnet = spec.subnet { args += ["--subnet", subnet] }
+        if let driver = spec.driver { args += ["--driver", driver] }
+        if spec.attachable { args.append("--attachable") }
         args.append(spec.name)
         return args
     }

@@ -79,6 +79,15 @@ public struct CLIContainerRuntime: ContainerRuntime {
         return EngineVersion(client: probe.client ?? "", server: probe.server ?? "")
     }
 
+    public func swarm() async throws -> SwarmMembership {
+        guard engine == .docker else { return .notMember }
+        let output = try await run(arguments.swarm(), subject: .engine, timeout: 30)
+        do { return try CLIOutput.swarm(output.stdout) } catch {
+            throw RuntimeError(.commandFailed, engine: engine, summary: "Could not read the Swarm part of `docker info`: \(error)",
+                               command: commandLine(arguments.swarm()), stderr: output.stderrText)
+        }
+    }
+
     /// Client and engine versions, as far as they answered, and why not. Unlike `version()` this
     /// keeps the client version when the engine is down, which `ccm-lua doctor` shows.
     public func probeVersions() async -> (client: String?, server: String?, error: RuntimeError?) {

@@ -29,6 +29,19 @@ public enum CLIOutput {
         return (client, doc.Server?.Version)
     }
 
+    /// `docker info --format '{{json .Swarm}}'`.
+    public static func swarm(_ data: [UInt8]) throws -> SwarmMembership {
+        struct Manager: Decodable { var NodeID: String?; var Addr: String? }
+        struct Doc: Decodable {
+            var NodeID: String?; var NodeAddr: String?; var LocalNodeState: String?
+            var ControlAvailable: Bool?; var RemoteManagers: [Manager]?
+        }
+        let doc = try decode(Doc.self, from: data, what: "info")
+        return SwarmMembership(state: doc.LocalNodeState ?? "inactive", nodeID: doc.NodeID ?? "", nodeAddress: doc.NodeAddr ?? "",
+                               isManager: doc.ControlAvailable ?? false,
+                               managers: (doc.RemoteManagers ?? []).map { ($0.NodeID ?? "", $0.Addr ?? "") })
+    }
+
     // MARK: Images
 
     public static func image(_ data: [UInt8]) throws -> ImageInfo {

@@ -14,6 +14,11 @@ public struct ClusterSpec: Sendable {
     public var pull: PullPolicy? = nil
     /// What the user sees of a pull (nothing when nil).
     public var pullOutput: PullOutput? = nil
+    /// Engines the nodes are placed on (empty: the one runtime `create` is given). The runtime
+    /// is then `MultiHostRuntime.connect(hosts)`.
+    public var hosts: [EngineHost] = []
+    /// Datacenter -> host name; nil: round-robin over `hosts` (`Placement`).
+    public var placement: [String: String]? = nil
     public init(name: String, profile: String, image: String, startOrder: StartOrder = .parallel, keep: Bool = false,
                 nodes: [NodeSpec], request: ConfigValue? = nil) {
         self.name = name; self.profile = profile; self.image = image; self.startOrder = startOrder
@@ -27,6 +32,8 @@ public struct NodeSpec: Sendable {
     public var dc: String?
     public var plan: NodePlan
     public var config: ConfigValue
+    /// The host it is placed on (set by `Cluster.create` and `addNode` from `Placement`).
+    public var host: String? = nil
     public init(name: String, index: Int, dc: String? = nil, plan: NodePlan, config: ConfigValue = .map([])) {
         self.name = name; self.index = index; self.dc = dc; self.plan = plan; self.config = config
     }
@@ -61,6 +68,9 @@ public actor Cluster {
         self.runtime = runtime
         self.store = store
         self.faults = FaultInjector(cluster: record.name, network: record.network, runtime: runtime)
+        if let hosts = runtime as? MultiHostRuntime {
+            for node in record.nodes { if let host = node.host { hosts.place(node: node.name, container: node.container, on: host) } }
+        }
         var logs: [String: NodeLog] = [:]
         for node in record.nodes { logs[node.name] = Cluster.makeLog(node, cluster: record.name, runtime: runtime, store: store) }
         self.logs = logs
@@ -94,10 +104,13 @@ public actor Cluster {
         // the exact image every node is made from, also a node that never starts.
         let began = History.now()
         var details = ["cluster": spec.name, "engine": runtime.engine.rawValue]
+        if !spec.hosts.isEmpty { details["hosts"] = spec.hosts.map { "\($0.name)=\($0.address)" }.joined(separator: ",") }
         let images: [String: ImageInfo]
+        var nodeHosts: [String: String] = [:]
         do {
             try validate(name: spec.name)
             guard !spec.nodes.isEmpty else { throw ClusterError(.usage, "a cluster needs at least one node (nodes = 0 given)") }
+            nodeHosts = try Placement.place(spec.nodes.map { ($0.name, $0.dc) }, hosts: spec.hosts.map(\.name), byDatacenter: spec.placement)
             images = try await ensureImages(Set(spec.nodes.map(\.plan.image)), pull: spec.pull, runtime: runtime,
                                             output: spec.pullOutput)
         } catch {
@@ -115,7 +128,7 @@ public actor Cluster {
         }
         let id = History.run.begin(at: began, kind: "cluster", name: "create", targets: spec.nodes.map(\.name), details: details)
         do {
-            let cluster = try await createUnrecorded(spec, images: images, runtime: runtime, store: store)
+            let cluster = try await createUnrecorded(spec, nodeHosts: nodeHosts, images: images, runtime: runtime, store: store)
             History.run.end(id)
             return cluster
         } catch {
@@ -124,14 +137,22 @@ public actor Cluster {
         }
     }
 
-    private static func createUnrecorded(_ spec: ClusterSpec, images: [String: ImageInfo], runtime: any ContainerRuntime,
-                                         store: StateStore) async throws -> Cluster {
-        Reaper.shared.watch(runtime.engine)  // before anything exists that a SIGKILL could leave
+    private static func createUnrecorded(_ spec: ClusterSpec, nodeHosts: [String: String], images: [String: ImageInfo],
+                                         runtime: any ContainerRuntime, store: StateStore) async throws -> Cluster {
+        // Before anything exists that a SIGKILL could leave.
+        if spec.hosts.isEmpty { Reaper.shared.watch(runtime.engine) } else { Reaper.shared.watch(hosts: spec.hosts) }
         try store.claim(spec.name)
-        let record = ClusterRecord(
+        var record = ClusterRecord(
             name: spec.name, engine: runtime.engine, profile: spec.profile, image: spec.image,
             network: networkName(spec.name), startOrder: spec.startOrder, keep: spec.keep,
             runID: Labels.runID, ownerPID: getpid(), createdAt: Date(), nodes: [], request: spec.request)
+        if !spec.hosts.isEmpty {
+            record.hosts = spec.hosts
+            record.manager = (runtime as? MultiHostRuntime)?.manager
+            record.placement = spec.placement
+        }
+        var spec = spec
+        for i in spec.nodes.indices { spec.nodes[i].host = nodeHosts[spec.nodes[i].name] }
         let cluster = Cluster(record: record, runtime: runtime, store: store)
         do {
             try store.save(record)
@@ -148,15 +169,24 @@ public actor Cluster {
     /// Attaches to a cluster an earlier process created (and kept). Node logs resume where they
     /// stopped, catching up on what the nodes printed meanwhile.
     public static func attach(_ name: String, store: StateStore,
-                              runtime: (Engine) throws -> any ContainerRuntime) async throws -> Cluster {
+                              runtime: (Engine) throws -> any ContainerRuntime,
+                              host: (EngineHost) -> any ContainerRuntime = { $0.runtime() }) async throws -> Cluster {
         let record = try store.load(name)
-        let cluster = Cluster(record: record, runtime: try runtime(record.engine), store: store)
+        let cluster = Cluster(record: record, runtime: try Cluster.runtime(of: record, single: runtime, host: host), store: store)
         // Another process (the script that created it, `ccm-lua logs -f`) may be copying a node's
         // log already; a second copier would write every line twice.
         for status in try await cluster.status() where status.state == .running || status.state == .paused {
             if let log = await cluster.logs[status.name], !log.isFollowedElsewhere() { log.follow() }
         }
         return cluster
+    }
+
+    /// The runtime for a recorded cluster: its hosts' engines when it spans several (no engine
+    /// call: reading a record must work while an engine is down), else `single(record.engine)`.
+    static func runtime(of record: ClusterRecord, single: (Engine) throws -> any ContainerRuntime,
+                        host: (EngineHost) -> any ContainerRuntime = { $0.runtime() }) throws -> any ContainerRuntime {
+        guard let hosts = record.hosts, !hosts.isEmpty else { return try single(record.engine) }
+        return MultiHostRuntime(hosts: hosts.map { ($0, host($0)) }, manager: record.manager ?? hosts[0].name)
     }
 
     /// Removes containers (services too), the network and the state folder. Idempotent; removes only
@@ -272,6 +302,9 @@ public actor Cluster {
         guard !record.nodes.contains(where: { $0.name == spec.name }) else {
             throw ClusterError(.usage, "cluster '\(name)' has a node named '\(spec.name)' already")
         }
+        var spec = spec
+        spec.host = try Placement.host(forNewNodeIn: spec.dc, hosts: (record.hosts ?? []).map(\.name),
+                                       byDatacenter: record.placement, current: record.nodes.compactMap(\.host))
         let images = try await Cluster.ensureImages([spec.plan.image], runtime: runtime, output: pullOutput)
         // The operation names the exact image the node is made from (history.jsonl, the report).
         try await History.run.record(kind: "node", name: "create", targets: [spec.name],
@@ -284,6 +317,9 @@ public actor Cluster {
     /// a while per `create`, and nothing orders them), recorded in the order given.
     private func createNodes(_ specs: [NodeSpec], images: [String: ImageInfo]) async throws {
         let containers = try specs.map { try prepare($0) }
+        if let hosts = runtime as? MultiHostRuntime {
+            for (spec, c) in zip(specs, containers) { if let host = spec.host { hosts.place(node: spec.name, container: c.name, on: host) } }
+        }
         // At once: where this process may not change owners, each node takes a throwaway container.
         try await withThrowingTaskGroup(of: Void.self) { group in
             for spec in specs { group.addTask { try await self.handOverFolders(spec, imageUser: images[spec.plan.image]?.user) } }
@@ -296,7 +332,7 @@ public actor Cluster {
         for (spec, c) in zip(specs, containers) {
             let node = NodeRecord(name: spec.name, index: spec.index, dc: spec.dc, container: c.name, plan: spec.plan,
                                   config: spec.config, ip: nil, imageID: images[spec.plan.image]?.id,
-                                  imageDigest: images[spec.plan.image]?.digest)
+                                  imageDigest: images[spec.plan.image]?.digest, host: spec.host)
             record.nodes.append(node)
             logs[spec.name] = Cluster.makeLog(node, cluster: name, runtime: runtime, store: store)
         }

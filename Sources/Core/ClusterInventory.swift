@@ -50,7 +50,7 @@ public struct ClusterInventory: Sendable {
     /// the node logs while the script that owns the cluster still follows them.
     public func open(_ name: String) throws -> Cluster {
         let record = try record(name)
-        return Cluster(record: record, runtime: runtimeFor(record.engine), store: store)
+        return Cluster(record: record, runtime: try Cluster.runtime(of: record, single: runtimeFor), store: store)
     }
 
     public func status(_ name: String) async throws -> (record: ClusterRecord, nodes: [NodeStatus]) {

@@ -78,6 +78,10 @@ public protocol ContainerRuntime: Sendable {
     /// keeps going until the container stops or the consumer stops iterating (the engine process is
     /// then ended; nothing is left running).
     func logs(_ container: ContainerRef, since: String?, follow: Bool) -> AsyncThrowingStream<LogLine, any Error>
+
+    // MARK: Several hosts
+    /// This engine's Docker Swarm membership (not a member: an engine without Swarm, e.g. Podman).
+    func swarm() async throws -> SwarmMembership
 }
 
 public enum Engine: String, Sendable, CaseIterable, Codable {
@@ -135,6 +139,10 @@ public struct NetworkSpec: Sendable {
     public var name: String
     public var labels: [String: String]
     public var subnet: String?
+    /// nil: the engine's default (a bridge); "overlay" for a network across the hosts of a swarm.
+    public var driver: String? = nil
+    /// Plain containers (not only Swarm services) may join it: ccm-lua's nodes are containers.
+    public var attachable = false
     public init(name: String, labels: [String: String] = [:], subnet: String? = nil) {
         self.name = name; self.labels = labels; self.subnet = subnet
     }
@@ -299,6 +307,8 @@ public struct LogLine: Sendable, Equatable {
 
 extension ContainerRuntime {
     public var location: EngineLocation { .localRootful }
+
+    public func swarm() async throws -> SwarmMembership { .notMember }
 
     /// One call each, concurrently.
     public func inspect(all containers: [ContainerRef]) async throws -> [ContainerInfo] {

@@ -36,6 +36,9 @@ public enum Defaults {
     /// The reaper's wait after its owner died before it removes the owner's resources, and again
     /// before its second sweep (a create the owner had started may land late).
     public static let reaperGrace: Double = 1
+    /// How long a removed overlay network may still be listed by the swarm manager (measured
+    /// here: up to 0.4 s) before its removal counts as failed.
+    public static let overlayRemovalWait: Double = 10
 }
 
 extension Defaults {

@@ -19,6 +19,8 @@ public struct GarbageCollector: Sendable {
     /// How long to wait for containers another process is removing.
     public var removalWait: Double = Defaults.gcRemovalWait
 
+    /// The client for each host of a cluster that spans several (tests substitute their own).
+    public var hostRuntime: @Sendable (EngineHost) -> any ContainerRuntime = { $0.runtime() }
     public init(runtime: any ContainerRuntime, store: StateStore) { self.runtime = runtime; self.store = store }
 
     public struct Removed: Sendable, Equatable {
@@ -95,6 +97,8 @@ public struct GarbageCollector: Sendable {
         if let record = try? store.load(name), record.engine == runtime.engine {
             // Recorded here: removed the way a script removes it (also files a container wrote as
             // another user).
+            // A cluster across hosts is removed from every one of them.
+            let runtime = try Cluster.runtime(of: record, single: { _ in self.runtime }, host: hostRuntime)
             try await Cluster(record: record, runtime: runtime, store: store).remove()
             state = !store.exists(name)
         } else {

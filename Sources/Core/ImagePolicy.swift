@@ -71,14 +71,17 @@ public enum ImagePolicy {
         let origin = requested == nil ? "\(PullPolicy.variable)=never" : "pull = \"never\""
         let engine = runtime.engine.rawValue
         let advice = "build or load it first (`\(engine) images` lists what is here; `ccm-lua image build` builds one), or check the name and tag"
+        var place = "on this machine"
         if policy != .always {
             do {
                 return try await runtime.inspectImage(image)
-            } catch let error as RuntimeError where error.kind == .imageNotFound {}
+            } catch let error as RuntimeError where error.kind == .imageNotFound {
+                if let hosts = runtime as? MultiHostRuntime { place = await hosts.whereMissing(image) }
+            }
         }
         if policy == .never {
             throw RuntimeError(.imageNotFound, engine: runtime.engine,
-                               summary: "image '\(image)' is not on this machine (pulling is off: \(origin))",
+                               summary: "image '\(image)' is not \(place) (pulling is off: \(origin))",
                                hint: advice)
         }
         do {

@@ -35,6 +35,11 @@ public struct NetworkNamespace: Sendable {
                 environment: [String: String] = ProcessInfo.processInfo.environment, userID: uid_t = geteuid()) throws {
         self.runtime = runtime
         self.cluster = cluster
+        var environment = environment
+        // This host cannot see the processes of nodes on other hosts; a helper container works on every engine.
+        if runtime is MultiHostRuntime, (environment[Self.mechanismVariable] ?? "").isEmpty {
+            environment[Self.mechanismVariable] = FaultMechanism.container.rawValue
+        }
         self.mechanism = try Self.choose(engine: runtime.engine, environment: environment, userID: userID)
         let image = environment[Self.imageVariable] ?? ""
         self.helperImage = image.isEmpty ? Self.defaultImage : image

@@ -22,6 +22,8 @@ public final class Reaper: Sendable {
         /// Our end of the connection; -1 before the reaper runs.
         var socket: Int32 = -1
         var engines: Set<Engine> = []
+        /// Addresses of the hosts of clusters that span several engines.
+        var hosts: Set<String> = []
         var problem: String?
     }
     private let state = Mutex(State())
@@ -39,9 +41,17 @@ public final class Reaper: Sendable {
 
     /// Before this process creates something on `engine`: starts the reaper the first time and
     /// tells it about the engine. A reaper that cannot start is reported once, never fatal.
-    public func watch(_ engine: Engine) {
+    /// As `watch(_:)` for every engine of a cluster that spans several hosts: the reaper then sweeps
+    /// each of them ("host ADDRESS" lines).
+    public func watch(hosts: [EngineHost]) {
+        for host in hosts { announce("host \(host.address)", key: host.address) }
+    }
+
+    public func watch(_ engine: Engine) { announce("engine \(engine.rawValue)", key: engine.rawValue) }
+
+    private func announce(_ line: String, key: String) {
         let warning: String? = state.withLock { state in
-            guard state.enabled, !state.engines.contains(engine) else { return nil }
+            guard state.enabled, !state.hosts.contains(key) else { return nil }
             if state.socket < 0 {
                 guard state.problem == nil else { return nil }
                 do { state.socket = try start() } catch {
@@ -50,8 +60,8 @@ public final class Reaper: Sendable {
                 }
                 atexit { Reaper.shared.goodbye() }
             }
-            state.engines.insert(engine)
-            send("engine \(engine.rawValue)\n", on: state.socket)
+            state.hosts.insert(key)
+            send(line + "\n", on: state.socket)
             return nil
         }
         if let warning { FileHandle.standardError.write(Data(warning.utf8)) }
@@ -103,16 +113,18 @@ public enum ReaperProcess {
 
     /// Reads the owner's lines from `input` until it closes; reaps when no goodbye came.
     public static func run(runID: String, owner: String, input: Int32 = 0, store: StateStore = .fromEnvironment(),
-                           runtime: @Sendable (Engine) -> any ContainerRuntime = { EngineDiscovery.runtime(for: $0) }) async -> Outcome {
-        let (engines, goodbye) = await readOwner(input)
+                           runtime: @Sendable (Engine) -> any ContainerRuntime = { EngineDiscovery.runtime(for: $0) },
+                           hostRuntime: @Sendable (String) -> any ContainerRuntime = { (try? EngineHost(name: "host", address: $0))?.runtime() ?? EngineDiscovery.runtime(for: .docker) }) async -> Outcome {
+        let (engines, hosts, goodbye) = await readOwner(input)
         guard !goodbye else { return Outcome(reaped: false) }
         try? await Task.sleep(for: .seconds(Defaults.reaperGrace))
         var outcome = Outcome(reaped: true)
-        for engine in engines.sorted(by: { $0.rawValue < $1.rawValue }) {
-            let runtime = runtime(engine)
-            // Twice: a create the owner had started may land after the first sweep.
-            for round in 0..<2 {
-                if round > 0 { try? await Task.sleep(for: .seconds(Defaults.reaperGrace)) }
+        let targets = engines.sorted(by: { $0.rawValue < $1.rawValue }).map(runtime) + hosts.map(hostRuntime)
+        // Twice: a create the owner had started may land after the first sweep, and an overlay
+        // network goes only once the containers on every host are gone.
+        for round in 0..<2 {
+            if round > 0 { try? await Task.sleep(for: .seconds(Defaults.reaperGrace)) }
+            for runtime in targets {
                 let report = await sweep(runID: runID, on: runtime, store: store)
                 outcome.removed.containers += report.containers
                 outcome.removed.networks += report.networks
@@ -170,19 +182,21 @@ public enum ReaperProcess {
     }
 
     /// The engines the owner named, and whether it said goodbye, once its end closes.
-    static func readOwner(_ input: Int32) async -> (Set<Engine>, Bool) {
+    static func readOwner(_ input: Int32) async -> (Set<Engine>, [String], Bool) {
         await withCheckedContinuation { continuation in
             Thread.detachNewThread {
                 let handle = FileHandle(fileDescriptor: input, closeOnDealloc: false)
                 var text = ""
                 while case let data = handle.availableData, !data.isEmpty { text += String(decoding: data, as: UTF8.self) }
                 var engines: Set<Engine> = []
+                var hosts: [String] = []
                 var goodbye = false
                 for line in text.split(separator: "\n") {
                     if line == "bye" { goodbye = true }
+                    if line.hasPrefix("host ") { hosts.append(String(line.dropFirst(5))) }
                     if line.hasPrefix("engine "), let engine = Engine(rawValue: String(line.dropFirst(7))) { engines.insert(engine) }
                 }
-                continuation.resume(returning: (engines, goodbye))
+                continuation.resume(returning: (engines, hosts, goodbye))
             }
         }
     }

@@ -22,6 +22,12 @@ public struct ClusterRecord: Sendable, Codable, Equatable {
     public var services: [String] = []
     /// The spec the script gave (profile by name), for planning more nodes from another process.
     public var request: ConfigValue? = nil
+    /// The engines of a cluster that spans several (nil: the one engine `engine` names), in the
+    /// order given; `manager` names the one whose swarm carries the overlay network.
+    public var hosts: [EngineHost]? = nil
+    public var manager: String? = nil
+    /// Datacenter -> host, as the script placed them (nil: round-robin).
+    public var placement: [String: String]? = nil
 }
 
 public struct NodeRecord: Sendable, Codable, Equatable {
@@ -40,6 +46,8 @@ public struct NodeRecord: Sendable, Codable, Equatable {
     public var imageDigest: String? = nil
     /// The plan changed in a way the container cannot follow: make it anew at the next start.
     public var recreate: Bool? = nil
+    /// The host (`ClusterRecord.hosts`) the node runs on; nil on a cluster of one engine.
+    public var host: String? = nil
 }
 
 /// The state directory: `CCM_LUA_HOME` (default `~/.ccm-lua`), one folder per cluster with its

@@ -57,6 +57,7 @@ public final class FakeContainerRuntime: ContainerRuntime, Sendable {
         var endedFollowers: [AsyncThrowingStream<LogLine, any Error>.Continuation] = []
         /// Containers another (pretended) process is removing: see `removeElsewhere`.
         var removedElsewhere: Set<String> = []
+        var swarm = SwarmMembership.notMember
     }
 
     public let engine: Engine
@@ -81,6 +82,20 @@ public final class FakeContainerRuntime: ContainerRuntime, Sendable {
     }
 
     // MARK: Test controls
+
+    /// What `swarm()` answers from now on.
+    public func setSwarm(_ membership: SwarmMembership) { state.withLock { $0.swarm = membership } }
+    public func network(_ name: String) -> NetworkSpec? { state.withLock { $0.networks[name] } }
+
+    /// Makes this engine a worker of `manager`'s swarm: its containers may join the manager's
+    /// networks (an attachable overlay), which this engine does not list, as Docker's workers.
+    public func join(swarmOf manager: FakeContainerRuntime) { swarmManager.withLock { $0 = manager } }
+    private let swarmManager = Mutex<FakeContainerRuntime?>(nil)
+
+    public func swarm() async throws -> SwarmMembership {
+        try record("swarm")
+        return state.withLock { $0.swarm }
+    }
 
     /// Every call so far, in order.
     public var calls: [Call] { state.withLock { $0.calls } }
@@ -254,6 +269,7 @@ public final class FakeContainerRuntime: ContainerRuntime, Sendable {
 
     public func createContainer(_ spec: ContainerSpec) async throws -> String {
         try record("createContainer", [spec.name, spec.image])
+        let inSwarm: Set<String> = (spec.network.flatMap { name in swarmManager.withLock { $0 }?.network(name).map { _ in name } }).map { [$0] } ?? []
         return try state.withLock { state in
             guard state.containers[spec.name] == nil else {
                 throw error(.nameConflict, "A container named \(spec.name) already exists.")
@@ -264,7 +280,7 @@ public final class FakeContainerRuntime: ContainerRuntime, Sendable {
             if let memory = spec.memory, !Self.isValidMemory(memory) {
                 throw error(.invalidArgument, "Invalid memory value \(memory).")
             }
-            if let network = spec.network, state.networks[network] == nil {
+            if let network = spec.network, state.networks[network] == nil, !inSwarm.contains(network) {
                 throw error(.networkNotFound, "Network \(network) does not exist.")
             }
             let id = Self.hexID(spec.name)

@@ -28,7 +28,14 @@ struct Doctor: AsyncParsableCommand {
     @Flag(name: .long, help: "Skip the name-resolution check (only ask the engines for their versions).")
     var noNetworkCheck = false
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Check these engines for a cluster across hosts instead: each answers, all are in one Docker Swarm, and an overlay network resolves names across them.",
+        discussion: "Comma-separated engine addresses (unix://, tcp://, ssh://) or Docker context names, named h1, h2, ... in order, or NAME=ADDRESS.",
+        valueName: "hosts"))
+    var hosts: String?
+
     func run() async throws {
+        if let hosts { return try await checkHosts(hosts) }
         let discovery = EngineDiscovery()
         let report = await discovery.doctor()
         var checks: [Engine: NetworkCheck] = [:]
@@ -50,6 +57,25 @@ struct Doctor: AsyncParsableCommand {
         }
         let failed = checks.values.contains { if case .ran(let outcome) = $0 { !outcome.ok } else { false } }
         if report.selected == nil || failed { throw ExitCode(1) }
+    }
+
+    /// `--hosts`: the engines of a cluster across hosts, checked as `cluster.create{hosts =}` needs them.
+    private func checkHosts(_ list: String) async throws {
+        let entries = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let hosts: [EngineHost]
+        do {
+            hosts = try entries.enumerated().map { i, entry in
+                let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
+                return parts.count == 2 ? try EngineHost(name: parts[0], address: parts[1]) : try EngineHost(name: "h\(i + 1)", address: entry)
+            }
+        } catch { throw Output.fail("doctor", error) }
+        guard !hosts.isEmpty else { throw ValidationError("--hosts needs at least one engine address, e.g. --hosts unix:///var/run/docker.sock,tcp://HOST:2376") }
+        EngineHost.warnIfPlainTCP(hosts)
+        let manager = hosts[0].runtime()
+        let image = await NameResolutionCheck.chooseImage(manager, requested: probeImage) ?? NameResolutionCheck.testImage
+        let outcome = await HostsCheck(hosts: hosts, image: image).run()
+        print(outcome.text)
+        if !outcome.ok { throw ExitCode(1) }
     }
 
     enum NetworkCheck {

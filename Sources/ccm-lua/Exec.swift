@@ -34,7 +34,9 @@ struct Exec: AsyncParsableCommand {
         do {
             let cluster = try ClusterInventory().open(self.cluster)
             let record = try await cluster.node(node)
-            guard let runtime = cluster.runtime as? CLIContainerRuntime else {
+            // A cluster across hosts: the client of the node's own engine.
+            let client = (cluster.runtime as? MultiHostRuntime)?.client(of: record.container) ?? cluster.runtime
+            guard let runtime = client as? CLIContainerRuntime else {
                 throw Output.fail("exec", "the \(cluster.runtime.engine.rawValue) engine is not driven through its client here; exec needs the client")
             }
             let state = try await runtime.inspect(record.container).state

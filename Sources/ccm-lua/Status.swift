@@ -55,9 +55,17 @@ struct Status: AsyncParsableCommand {
     }
 
     static func text(_ record: ClusterRecord, _ nodes: [NodeStatus]) -> String {
-        let head = "\(record.name) (\(record.profile) on \(record.engine.rawValue)\(record.keep ? ", kept" : ""))"
-        let rows = nodes.map { [$0.name, $0.nodeState, $0.ip ?? "-", $0.image] }
-        return head + "\n" + Output.table(["NODE", "STATE", "IP", "IMAGE"], rows)
+        guard let hosts = record.hosts, !hosts.isEmpty else {
+            let head = "\(record.name) (\(record.profile) on \(record.engine.rawValue)\(record.keep ? ", kept" : ""))"
+            let rows = nodes.map { [$0.name, $0.nodeState, $0.ip ?? "-", $0.image] }
+            return head + "\n" + Output.table(["NODE", "STATE", "IP", "IMAGE"], rows)
+        }
+        // A cluster across hosts: where each node runs, and where each host is.
+        let places = hosts.map { "\($0.name) = \($0.address)" }.joined(separator: ", ")
+        let head = "\(record.name) (\(record.profile) on \(hosts.count) hosts: \(places)\(record.keep ? "; kept" : ""))"
+        let hostOf = Dictionary(record.nodes.map { ($0.name, $0.host ?? "-") }, uniquingKeysWith: { a, _ in a })
+        let rows = nodes.map { [$0.name, hostOf[$0.name] ?? "-", $0.nodeState, $0.ip ?? "-", $0.image] }
+        return head + "\n" + Output.table(["NODE", "HOST", "STATE", "IP", "IMAGE"], rows)
     }
 
     static func object(_ record: ClusterRecord, _ nodes: [NodeStatus]) -> [String: Any] {
@@ -67,7 +75,8 @@ struct Status: AsyncParsableCommand {
             let pinned = record.nodes.first { $0.name == node.name }
             fields["image_id"] = pinned?.imageID ?? NSNull()
             fields["image_digest"] = pinned?.imageDigest ?? NSNull()
+            if let host = pinned?.host { fields["host"] = host }
             return fields
-         }]
+         }].merging(record.hosts.map { hosts in ["hosts": Dictionary(hosts.map { ($0.name, $0.address) }, uniquingKeysWith: { a, _ in a })] } ?? [:]) { a, _ in a }
     }
 }

@@ -28,11 +28,17 @@ final class ClusterHandle: LuaObject {
                         var fields: [String: LuaValue] = ["name": .string(node.name), "index": .integer(node.index),
                                                           "container": .string(node.container), "image": .string(node.plan.image)]
                         if let dc = node.dc { fields["dc"] = .string(dc) }
+                        if let host = node.host { fields["host"] = .string(host) }
                         if let id = node.imageID { fields["image_id"] = .string(id) }
                         if let digest = node.imageDigest { fields["image_digest"] = .string(digest) }
                         return .table(fields)
                     }),
                 ]))
+                if let hosts = record.hosts {
+                    LuaStack.push("hosts", on: ctx.state)
+                    LuaData.push(.map(hosts.map { ($0.name, .string($0.address)) }), on: ctx.state)
+                    lua_rawset(ctx.state, -3)
+                }
                 if let request = record.request {
                     LuaStack.push("spec", on: ctx.state)
                     LuaData.push(request, on: ctx.state)

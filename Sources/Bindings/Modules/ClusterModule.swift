@@ -42,13 +42,22 @@ enum ClusterModule {
         var clusterSpec = ClusterSpec(name: name, profile: profile, image: image, startOrder: order, keep: keep, nodes: nodes,
                                       request: spec["spec"])
         if case .string(let pull)? = spec["pull"] { clusterSpec.pull = try PullPolicy.named(pull, what: "spec.pull") }
+        clusterSpec.hosts = try hosts(spec["hosts"])
+        clusterSpec.placement = try placement(spec["placement"])
+        if !clusterSpec.hosts.isEmpty, requested == .podman {
+            throw LuaError(kind: "usage", "spec.hosts are Docker engines joined in one Docker Swarm; leave out spec.runtime = \"podman\" (or the hosts)")
+        }
+        // Checked here too, so a wrong placement is reported before any engine is asked.
+        _ = try Placement.place(nodes.map { ($0.name, $0.dc) }, hosts: clusterSpec.hosts.map(\.name), byDatacenter: clusterSpec.placement)
+        EngineHost.warnIfPlainTCP(clusterSpec.hosts)
+        let hosts = clusterSpec.hosts
         clusterSpec.pullOutput = .standardError()
         let store = StateStore.fromEnvironment()
         // The creation runs in a task of its own that a Ctrl-C does not cancel: a half-made cluster
         // is finished or rolled back, never abandoned. The removal at exit is registered now, before
         // anything exists, and waits for that task, so an interrupt at any moment leaves nothing.
         let creation = Task { () throws -> Cluster in
-            let runtime = try await EngineCache.shared.runtime(requested)
+            let runtime = hosts.isEmpty ? try await EngineCache.shared.runtime(requested) : try await MultiHostRuntime.connect(hosts)
             return try await Cluster.create(clusterSpec, runtime: runtime, store: store)
         }
         // A kept cluster's entry removes nothing: it tells, after a Ctrl-C, that the cluster stays.
@@ -89,6 +98,42 @@ enum ClusterModule {
         if case .string(let d)? = value["dc"] { dc = d }
         let plan = try PlanReader(node: name, plan: value["plan"] ?? .null).read()
         return NodeSpec(name: name, index: Int(index), dc: dc, plan: plan, config: value["config"] ?? .map([]))
+    }
+
+    /// spec.hosts: `{h1 = "unix://...", h2 = "tcp://..."}` (in name order) or a list of addresses
+    /// (named h1, h2, ... in order).
+    static func hosts(_ value: ConfigValue?) throws -> [EngineHost] {
+        switch value {
+        case nil, .null?: return []
+        case .list(let items)?:
+            return try items.enumerated().map { i, item in
+                guard case .string(let address) = item else { throw LuaError(kind: "usage", "spec.hosts[\(i + 1)] must be an engine address or Docker context name (a string)") }
+                return try EngineHost(name: "h\(i + 1)", address: address)
+            }
+        case .map(let entries)?:
+            return try entries.sorted { $0.key < $1.key }.map { key, item in
+                guard case .string(let address) = item else { throw LuaError(kind: "usage", "spec.hosts.\(key) must be an engine address or Docker context name (a string)") }
+                return try EngineHost(name: key, address: address)
+            }
+        default:
+            throw LuaError(kind: "usage", "spec.hosts must be a table: {h1 = \"unix:///var/run/docker.sock\", h2 = \"tcp://HOST:2376\"}")
+        }
+    }
+
+    /// spec.placement: `{dc1 = "h1", dc2 = "h2"}`.
+    static func placement(_ value: ConfigValue?) throws -> [String: String]? {
+        switch value {
+        case nil, .null?: return nil
+        case .map(let entries)?:
+            var result: [String: String] = [:]
+            for (dc, host) in entries {
+                guard case .string(let name) = host else { throw LuaError(kind: "usage", "spec.placement.\(dc) must be a host name from spec.hosts (a string)") }
+                result[dc] = name
+            }
+            return result
+        default:
+            throw LuaError(kind: "usage", "spec.placement must be a table of datacenter = host name: {dc1 = \"h1\", dc2 = \"h2\"}")
+        }
     }
 
     static func engineName(_ value: ConfigValue?) throws -> Engine? {

@@ -15,6 +15,7 @@ local SPEC_FIELDS = {
   config = "table", env = "table", args = "table", cpus = "number", memory = "string", cap_add = "table",
   volumes = "table", ports = "table", start = "boolean", keep = "boolean", timeout = "number",
   user = "string", owner = "string", pull = "string", endpoints = "string",
+  hosts = "table", placement = "table",
 }
 
 -- Errors ---------------------------------------------------------------------------------------
@@ -199,11 +200,11 @@ local function wrap(handle, profile, info)
   info = info or handle:info()
   local c = setmetatable({
     name = info.name, profile = info.profile, image = info.image, runtime = info.runtime,
-    network = info.network, _handle = handle, _profile = profile, _nodes = {},
+    network = info.network, hosts = info.hosts, _handle = handle, _profile = profile, _nodes = {},
   }, Cluster)
   for _, record in ipairs(info.nodes) do
     c._nodes[#c._nodes + 1] = setmetatable({
-      name = record.name, index = record.index, dc = record.dc, cluster = c,
+      name = record.name, index = record.index, dc = record.dc, host = record.host, cluster = c,
     }, Node)
   end
   return c
@@ -257,7 +258,7 @@ function M.create(spec)
   local handle = core.create {
     name = name, profile = profile_name(profile), image = image, runtime = spec.runtime,
     start_order = profile.start_order or "parallel", keep = spec.keep or false, nodes = planned,
-    spec = kept, pull = spec.pull,
+    spec = kept, pull = spec.pull, hosts = spec.hosts, placement = spec.placement,
   }
   local c = wrap(handle, profile)
   c._spec = spec
@@ -389,6 +390,9 @@ function Cluster:add_node(opts)
     error(err, 0)
   end
   local n = setmetatable({ name = name, index = index, dc = record.dc, cluster = self }, Node)
+  for _, info in ipairs(self._handle:info().nodes) do
+    if info.name == name then n.host = info.host end
+  end
   self._nodes[#self._nodes + 1] = n
   -- The profile may have to tell the running cluster first (etcd: `member add`).
   if joining and profile.on_add then profile.on_add(self, n) end

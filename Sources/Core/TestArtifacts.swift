@@ -103,7 +103,7 @@ extension ContainerRuntime {
     /// The engine's own inspect output of a container (JSON), for artifacts; what went wrong when
     /// it cannot be had. Engines driven through their CLI give exactly what `inspect` prints.
     func inspectOutput(_ container: ContainerRef) async -> String {
-        if let cli = self as? CLIContainerRuntime {
+        if let cli = commandLineClient {
             do { return try await cli.run(cli.arguments.inspectContainers([container]), subject: .container(container)).stdoutText }
             catch { return "{\"error\": \(String(reflecting: "\(error)"))}\n" }
         }

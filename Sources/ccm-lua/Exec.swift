@@ -34,7 +34,7 @@ struct Exec: AsyncParsableCommand {
         do {
             let cluster = try ClusterInventory().open(self.cluster)
             let record = try await cluster.node(node)
-            guard let runtime = cluster.runtime as? CLIContainerRuntime else {
+            guard let runtime = cluster.runtime.commandLineClient else {
                 throw Output.fail("exec", "the \(cluster.runtime.engine.rawValue) engine is not driven through its client here; exec needs the client")
             }
             let state = try await runtime.inspect(record.container).state

@@ -45,3 +45,14 @@ extension Defaults {
     /// `check.linearizable`: past it the verdict is "unknown" (the search can be exponential).
     public static let checkTimeLimit: Double = 60
 }
+
+extension Defaults {
+    /// A call to an engine's API (other than exec, which has its own limit): the client's calls
+    /// have none, so this only ends a hung engine.
+    public static let engineAPICall: Double = 300
+    /// `podman system service` started by ccm-lua ends after this many seconds without requests,
+    /// so nothing stays running long after ccm-lua exits (it is started again when needed).
+    public static let podmanServiceIdle: Double = 20
+    /// Starting `podman system service` until its socket answers (about 0.16 s measured).
+    public static let podmanServiceStart: Double = 10
+}

@@ -35,8 +35,10 @@ public struct EngineDiscovery: Sendable {
                 makeRuntime: (@Sendable (Candidate, [String: String]) -> any ContainerRuntime)? = nil) {
         self.environment = environment
         self.makeRuntime = makeRuntime ?? { candidate, environment in
-            CLIContainerRuntime(engine: candidate.engine, executable: candidate.executable,
-                                environment: Self.engineVariables(environment))
+            let cli = CLIContainerRuntime(engine: candidate.engine, executable: candidate.executable,
+                                          environment: Self.engineVariables(environment))
+            // An invalid CCM_LUA_ENGINE_API is reported by `discover()`; here it means the client.
+            return (try? EngineAPIRuntime.choose(cli: cli, environment: environment)) ?? cli
         }
     }
 
@@ -85,10 +87,15 @@ public struct EngineDiscovery: Sendable {
     /// The runtime to use, or an error carrying the doctor report (what was tried, why each failed).
     public func discover() async throws -> any ContainerRuntime {
         let candidates = try candidates()
+        let apiMode = try EngineAPIMode.from(environment)
         var attempts: [DoctorReport.Attempt] = []
         for candidate in candidates {
             let attempt = await probe(candidate)
-            if attempt.ok { return makeRuntime(candidate, environment) }
+            if attempt.ok {
+                let runtime = makeRuntime(candidate, environment)
+                if apiMode == .on { try await EngineAPIRuntime.requireAPI(runtime, environment: environment) }
+                return runtime
+            }
             attempts.append(attempt)
         }
         let report = DoctorReport(attempts: attempts, selected: nil, explicitChoice: candidates.first?.source != .search)
@@ -126,8 +133,9 @@ public struct EngineDiscovery: Sendable {
             return attempt
         }
         let runtime = makeRuntime(candidate, environment)
-        if let cli = runtime as? CLIContainerRuntime {
+        if let cli = runtime.commandLineClient {
             (attempt.clientVersion, attempt.serverVersion, attempt.error) = await cli.probeVersions()
+            if attempt.ok { attempt.engineAPI = await EngineAPIRuntime.describe(runtime, environment: environment) }
             return attempt
         }
         do {
@@ -164,6 +172,8 @@ public struct DoctorReport: Sendable {
         public var clientVersion: String?
         public var serverVersion: String?
         public var error: RuntimeError?
+        /// Whether calls go through the engine's API or only its client, and why (one line).
+        public var engineAPI: String?
         public var ok: Bool { error == nil && serverVersion != nil }
     }
 
@@ -213,6 +223,7 @@ public struct DoctorReport: Sendable {
             } else {
                 lines.append("  ok")
             }
+            if let engineAPI = attempt.engineAPI { lines.append("  \(engineAPI)") }
         }
         if let chosen = selectedAttempt {
             let why = explicitChoice ? "chosen by \(chosen.candidate.source.rawValue)" : "the first engine that answered"

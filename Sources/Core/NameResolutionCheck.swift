@@ -74,7 +74,7 @@ public struct NameResolutionCheck: Sendable {
         let network = "ccm-lua-doctor-\(Labels.runID)-\(runtime.engine.rawValue)"
         let server = "\(network)-server", client = "\(network)-client"
         var outcome = Outcome(engine: runtime.engine, image: image, ok: false, summary: "")
-        if runtime.engine == .podman, let cli = runtime as? CLIContainerRuntime {
+        if runtime.engine == .podman, let cli = runtime.commandLineClient {
             outcome.setup = await PodmanNetworkSetup.read(cli, environment: environment)
         }
         do {

@@ -104,7 +104,7 @@ extension ContainerRuntime {
     /// it cannot be had. Engines driven through their CLI give exactly what `inspect` prints.
     func inspectOutput(_ container: ContainerRef) async -> String {
         if let hosts = self as? MultiHostRuntime { return await hosts.client(of: container).inspectOutput(container) }
-        if let cli = self as? CLIContainerRuntime {
+        if let cli = commandLineClient {
             do { return try await cli.run(cli.arguments.inspectContainers([container]), subject: .container(container)).stdoutText }
             catch { return "{\"error\": \(String(reflecting: "\(error)"))}\n" }
         }

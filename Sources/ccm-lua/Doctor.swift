@@ -9,7 +9,8 @@ struct Doctor: AsyncParsableCommand {
         discussion: """
             Tries the engine named by CCM_LUA_RUNTIME (or CCM_CONTAINER_RUNTIME), else docker and \
             then podman, and reports each one's client and engine versions, or why it does not \
-            answer and how to fix that. Then, on every engine that answers (only the chosen one \
+            answer and how to fix that, and whether ccm-lua reaches it through its API socket or \
+            only its client (CCM_LUA_ENGINE_API=auto|on|off). Then, on every engine that answers (only the chosen one \
             when a variable chose it), it checks what every cluster needs: on a scratch network, \
             one container resolves another by its network alias and connects to it (etcd in both; \
             everything is removed afterwards). A failed check names the cause and the fix. Exits 1 \
@@ -41,7 +42,7 @@ struct Doctor: AsyncParsableCommand {
         var checks: [Engine: NetworkCheck] = [:]
         if !noNetworkCheck {
             for attempt in report.enginesToCheck {
-                guard let runtime = discovery.makeRuntime(attempt.candidate, discovery.environment) as? CLIContainerRuntime else { continue }
+                guard let runtime = discovery.makeRuntime(attempt.candidate, discovery.environment).commandLineClient else { continue }
                 if let image = await NameResolutionCheck.chooseImage(runtime, requested: probeImage) {
                     checks[runtime.engine] = .ran(await NameResolutionCheck(runtime: runtime, image: image).run())
                 } else {
@@ -115,6 +116,7 @@ struct Doctor: AsyncParsableCommand {
             if let path = attempt.path { entry["path"] = path }
             if let client = attempt.clientVersion { entry["client"] = client }
             if let server = attempt.serverVersion { entry["server"] = server }
+            if let engineAPI = attempt.engineAPI { entry["engineAPI"] = engineAPI }
             switch checks[attempt.candidate.engine] {
             case .ran(let outcome):
                 var check: [String: Any] = ["ok": outcome.ok, "ran": outcome.ran, "image": outcome.image, "summary": outcome.summary,

@@ -36,7 +36,7 @@ struct Exec: AsyncParsableCommand {
             let record = try await cluster.node(node)
             // A cluster across hosts: the client of the node's own engine.
             let client = (cluster.runtime as? MultiHostRuntime)?.client(of: record.container) ?? cluster.runtime
-            guard let runtime = client as? CLIContainerRuntime else {
+            guard let runtime = client.commandLineClient else {
                 throw Output.fail("exec", "the \(cluster.runtime.engine.rawValue) engine is not driven through its client here; exec needs the client")
             }
             let state = try await runtime.inspect(record.container).state

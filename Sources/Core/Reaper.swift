@@ -21,9 +21,9 @@ public final class Reaper: Sendable {
         var enabled = false
         /// Our end of the connection; -1 before the reaper runs.
         var socket: Int32 = -1
-        var engines: Set<Engine> = []
-        /// Addresses of the hosts of clusters that span several engines.
-        var hosts: Set<String> = []
+        /// What the reaper was told to sweep: engine names, and addresses of the hosts of
+        /// clusters across hosts.
+        var announced: Set<String> = []
         var problem: String?
     }
     private let state = Mutex(State())
@@ -51,7 +51,7 @@ public final class Reaper: Sendable {
 
     private func announce(_ line: String, key: String) {
         let warning: String? = state.withLock { state in
-            guard state.enabled, !state.hosts.contains(key) else { return nil }
+            guard state.enabled, !state.announced.contains(key) else { return nil }
             if state.socket < 0 {
                 guard state.problem == nil else { return nil }
                 do { state.socket = try start() } catch {
@@ -60,7 +60,7 @@ public final class Reaper: Sendable {
                 }
                 atexit { Reaper.shared.goodbye() }
             }
-            state.hosts.insert(key)
+            state.announced.insert(key)
             send(line + "\n", on: state.socket)
             return nil
         }
@@ -181,7 +181,7 @@ public enum ReaperProcess {
         return report
     }
 
-    /// The engines the owner named, and whether it said goodbye, once its end closes.
+    /// The engines and host addresses the owner named, and whether it said goodbye, once its end closes.
     static func readOwner(_ input: Int32) async -> (Set<Engine>, [String], Bool) {
         await withCheckedContinuation { continuation in
             Thread.detachNewThread {

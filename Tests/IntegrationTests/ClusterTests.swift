@@ -36,7 +36,9 @@ import Core
         let runtime = try await Integration.runtime(engine, images: [Integration.etcdImage])
         let store = store()
         defer { try? FileManager.default.removeItem(at: store.home) }
-        let cluster = try await Cluster.create(spec, runtime: runtime, store: store)
+        // The cluster runs on the runtime a user's run chooses; the body checks through the client.
+        let chosen = try EngineAPIRuntime.choose(cli: runtime, environment: ProcessInfo.processInfo.environment)
+        let cluster = try await Cluster.create(spec, runtime: chosen, store: store)
         do {
             let result = try await body(cluster, runtime, store)
             try await cluster.remove()

@@ -5,7 +5,7 @@ import Core
 extension EngineTests {
     @Test(arguments: Engine.allCases)
     func execResults(engine: Engine) async throws {
-        let runtime = try await Integration.runtime(engine)
+        let runtime = try await Integration.chosenRuntime(engine)
         try await Integration.withScope(runtime, "exec") { scope in
             let name = try await scope.run("n1")
 
@@ -36,7 +36,7 @@ extension EngineTests {
 
     @Test(arguments: Engine.allCases)
     func execTimeoutKillsTheProcess(engine: Engine) async throws {
-        let runtime = try await Integration.runtime(engine)
+        let runtime = try await Integration.chosenRuntime(engine)
         try await Integration.withScope(runtime, "timeout") { scope in
             let name = try await scope.run("n1")
             var request = ExecRequest(argv: ["sh", "-c", "sleep 417; echo never"])
@@ -58,7 +58,7 @@ extension EngineTests {
 
     @Test(arguments: Engine.allCases)
     func logsFollowSeesNewLinesAndLeavesNoProcess(engine: Engine) async throws {
-        let runtime = try await Integration.runtime(engine)
+        let runtime = try await Integration.chosenRuntime(engine)
         try await Integration.withScope(runtime, "logs") { scope in
             let script = "echo first; echo to-stderr >&2; while [ ! -f /tmp/go ]; do sleep 0.1; done; echo after-follow-began; sleep 1000"
             let name = try await scope.run("n1", command: ["sh", "-c", script])

@@ -83,8 +83,16 @@ enum Integration {
         try Test.cancel(Comment(rawValue: reason))
     }
 
+    /// The runtime ccm-lua itself would use for `engine`: the Engine API runtime around the client
+    /// where the socket answers (CCM_LUA_ENGINE_API, default auto), so the tests that use it run
+    /// through whichever path a user's run takes; with CCM_LUA_ENGINE_API=off, the client alone.
+    static func chosenRuntime(_ engine: Engine, images: [String] = [baseImage]) async throws -> any ContainerRuntime {
+        let cli = try await runtime(engine, images: images)
+        return try EngineAPIRuntime.choose(cli: cli, environment: ProcessInfo.processInfo.environment)
+    }
+
     /// Runs `body` with a scope whose resources are removed afterwards, whether it succeeded or not.
-    static func withScope<T>(_ runtime: CLIContainerRuntime, _ name: String, _ body: (Scope) async throws -> T) async throws -> T {
+    static func withScope<T>(_ runtime: any ContainerRuntime, _ name: String, _ body: (Scope) async throws -> T) async throws -> T {
         let scope = Scope(runtime: runtime, name: name)
         do {
             let result = try await body(scope)
@@ -100,11 +108,11 @@ enum Integration {
 /// The resources of one test: named `ccmt-RUNID-NAME-ENGINE-...` so parallel runs and the two
 /// engines never collide, and labelled as one ccm-lua cluster so cleanup finds them all.
 struct Scope {
-    let runtime: CLIContainerRuntime
+    let runtime: any ContainerRuntime
     /// The cluster label value and name prefix.
     let cluster: String
 
-    init(runtime: CLIContainerRuntime, name: String) {
+    init(runtime: any ContainerRuntime, name: String) {
         self.runtime = runtime
         self.cluster = "ccmt-\(Labels.runID)-\(name)-\(runtime.engine.rawValue)"
     }

@@ -28,33 +28,30 @@ public struct NetworkNamespace: Sendable {
                 environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         self.runtime = runtime
         self.cluster = cluster
-        self.mechanism = try Self.choose(engine: runtime.engine, environment: environment)
+        self.mechanism = try Self.choose(engine: runtime.engine, environment: environment, location: runtime.location)
         let image = environment[Self.imageVariable] ?? ""
         self.helperImage = image.isEmpty ? Self.defaultImage : image
     }
 
     /// The forced mechanism, else nsenter where it can work, else the helper container.
-    public static func choose(engine: Engine, environment: [String: String]) throws -> FaultMechanism {
+    /// `location`: where the runtime's engine runs (its own DOCKER_HOST or context counts); by
+    /// default read from `environment`.
+    public static func choose(engine: Engine, environment: [String: String], location: EngineLocation? = nil) throws -> FaultMechanism {
         if let forced = environment[mechanismVariable], !forced.isEmpty {
             guard let mechanism = FaultMechanism(rawValue: forced) else {
                 throw FaultError(.usage, "\(mechanismVariable)=\(forced) is not a fault mechanism; use nsenter or container")
             }
             return mechanism
         }
-        return nsenterProblem(engine: engine, environment: environment) == nil ? .nsenter : .container
+        return nsenterProblem(engine: engine, environment: environment, location: location) == nil ? .nsenter : .container
     }
 
     /// Why nsenter cannot be used here, or nil when it can.
-    public static func nsenterProblem(engine: Engine, environment: [String: String]) -> String? {
+    public static func nsenterProblem(engine: Engine, environment: [String: String], location: EngineLocation? = nil) -> String? {
         if geteuid() != 0 { return "ccm-lua does not run as root" }
-        switch engine {
-        case .docker:
-            if let host = environment["DOCKER_HOST"], !host.isEmpty, !host.hasPrefix("unix://") { return "the engine is remote (DOCKER_HOST=\(host))" }
-            if let context = environment["DOCKER_CONTEXT"], !context.isEmpty, context != "default" { return "a Docker context is in use (DOCKER_CONTEXT=\(context))" }
-        case .podman:
-            if let host = environment["CONTAINER_HOST"], !host.isEmpty { return "the engine is remote (CONTAINER_HOST=\(host))" }
-            if let connection = environment["CONTAINER_CONNECTION"], !connection.isEmpty { return "a Podman connection is in use" }
-        }
+        // The node's process is not on this host: its namespace cannot be entered from here.
+        let location = location ?? EngineLocation.of(engine: engine, environment: environment)
+        if location.isRemote { return "the engine is remote (\(location.detail ?? "another host"))" }
         for tool in ["nsenter", "iptables", "tc"] where findTool(tool, environment: environment) == nil {
             return "`\(tool)` is not installed on this host"
         }
@@ -97,11 +94,13 @@ public struct NetworkNamespace: Sendable {
         guard mechanism == .container else { return }
         if try await runtime.imageExists(helperImage) { return }
         let engine = runtime.engine.rawValue
+        let location = runtime.location
         throw FaultError(.image, """
             faults on \(engine) run through a helper container, and its image '\(helperImage)' is not here. \
             Build one with iptables and iproute2 (`printf 'FROM debian:bookworm\\nRUN apt-get update && apt-get install -y --no-install-recommends iptables iproute2\\n' | \(engine) build -t \(helperImage) -`), \
             or point \(Self.imageVariable) at such an image\
-            \(Self.nsenterProblem(engine: runtime.engine, environment: ProcessInfo.processInfo.environment) == nil ? ", or set \(Self.mechanismVariable)=nsenter to use this host's tools" : "")
+            \(Self.nsenterProblem(engine: runtime.engine, environment: ProcessInfo.processInfo.environment, location: location) == nil ? ", or set \(Self.mechanismVariable)=nsenter to use this host's tools" : "")\
+            \(location.isRemote ? ". The image must be on the engine that runs the nodes (\(location.detail ?? "remote")), not only on this machine: `\(engine) build` with that engine selected builds it there, or copy it with `\(location.copyCommand(image: helperImage, engine: runtime.engine))`" : "")
             """)
     }
 

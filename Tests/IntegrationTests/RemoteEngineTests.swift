@@ -311,4 +311,30 @@ struct RemoteEngineTests {
         }
         _ = try? await ResourceCleanup.removeAll(matching: [Labels.cluster: name], in: local)
     }
+
+    @Test("image.build with a remote engine selected builds on that engine, from this machine's folder")
+    func imageBuildBuildsOnTheRemoteEngine() async throws {
+        let hosts = try await TestHosts.shared()
+        let address = hosts.inner[0]
+        let remote = hosts.runtime(address)
+        let tag = "ccmt-remote-build-\(Labels.runID.prefix(6)):1"
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("ccm-lua-remote-\(UUID().uuidString)")
+        let context = home.appendingPathComponent("context")
+        try FileManager.default.createDirectory(at: context, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: home) }
+        try "FROM \(Integration.baseImage)\nCOPY marker /marker\n".write(to: context.appendingPathComponent("Dockerfile"), atomically: true, encoding: .utf8)
+        try "built here\n".write(to: context.appendingPathComponent("marker"), atomically: true, encoding: .utf8)
+        let local = CLIContainerRuntime(engine: .docker, environment: ["DOCKER_HOST": "unix:///var/run/docker.sock"])
+        do {
+            let result = try await Self.run(["-e", "print(image.build{context = \"\(context.path)\", tag = \"\(tag)\"})"], home: home,
+                                            Self.environment(["DOCKER_HOST": address]))
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(try await remote.imageExists(tag), "the image is not on the remote engine")
+            #expect(try await !local.imageExists(tag), "the image was built on this machine's engine")
+        } catch {
+            try? await remote.removeImage(tag)
+            throw error
+        }
+        try await remote.removeImage(tag)
+    }
 }

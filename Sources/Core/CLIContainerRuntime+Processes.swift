@@ -50,6 +50,8 @@ extension CLIContainerRuntime {
         let inside = try? await ProcessRunner.run(commandLine(arguments.killMarked(container, marker: marker)),
                                                   environment: environment, timeout: 10)
         if inside?.code == 0 { return true }
+        // A remote engine's processes are not in this host's /proc.
+        guard !location.isRemote else { return false }
         return HostProcesses.kill(withEnvironmentEntry: "\(CLIArguments.execMarkerVariable)=\(marker)") > 0
     }
 
@@ -108,9 +110,7 @@ extension CLIContainerRuntime {
     /// `logs --follow` already delivers lines within a millisecond or two; Podman's polls its file
     /// every 250 ms.
     var readsLogFilesDirectly: Bool {
-        guard engine == .podman, globalArguments.isEmpty, !executable.hasSuffix("podman-remote") else { return false }
-        let inherited = ProcessInfo.processInfo.environment
-        return !["CONTAINER_HOST", "CONTAINER_CONNECTION"].contains { environment[$0] != nil || inherited[$0] != nil }
+        engine == .podman && !location.isRemote
     }
 
     /// The host path of the container's log when its driver is `k8s-file` and it can be read here.

@@ -24,6 +24,7 @@ extension Cluster {
             logs[name] = nil
             neverStarted.remove(name)
             try store.save(record)
+            try await removeFolderVolumes(node: name)
             try await removeNodeFolder(name)
         }
     }

@@ -224,6 +224,7 @@ public actor Cluster {
             return networks
         }
         for network in networks.sorted() { try await runtime.removeNetwork(network) }
+        try await removeFolderVolumes()
         try await removeFolder()
     }
 
@@ -320,13 +321,19 @@ public actor Cluster {
         if let hosts = runtime as? MultiHostRuntime {
             for (spec, c) in zip(specs, containers) { if let host = spec.host { hosts.place(node: spec.name, container: c.name, on: host) } }
         }
+        for spec in specs { try await createFolderVolumes(spec.plan, node: spec.name) }
         // At once: where this process may not change owners, each node takes a throwaway container.
         try await withThrowingTaskGroup(of: Void.self) { group in
             for spec in specs { group.addTask { try await self.handOverFolders(spec, imageUser: images[spec.plan.image]?.user) } }
             try await group.waitForAll()
         }
         try await withThrowingTaskGroup(of: Void.self) { group in
-            for c in containers { group.addTask { _ = try await self.runtime.createContainer(c) } }
+            for (spec, c) in zip(specs, containers) {
+                group.addTask {
+                    _ = try await self.runtime.createContainer(c)
+                    try await self.copyFilesIn(spec.plan, node: spec.name, container: c.name)
+                }
+            }
             try await group.waitForAll()
         }
         for (spec, c) in zip(specs, containers) {
@@ -359,7 +366,7 @@ public actor Cluster {
         c.memory = spec.plan.memory
         c.ports = spec.plan.ports + endpointPublications(spec.plan)
         c.user = spec.plan.user
-        c.mounts = mounts(for: spec.plan, nodeDirectory: dir)
+        c.mounts = mounts(for: spec.plan, node: spec.name, nodeDirectory: dir)
         return c
     }
 
@@ -370,6 +377,7 @@ public actor Cluster {
         guard let i = record.nodes.firstIndex(where: { $0.name == name }) else { _ = try node(name); return }
         let old = record.nodes[i].plan
         try writeFiles(plan, into: store.nodeDirectory(self.name, name))
+        let container = record.nodes[i].container
         record.nodes[i].plan = plan
         record.nodes[i].config = config
         if plan.command != old.command || plan.env != old.env || plan.entrypoint != old.entrypoint
@@ -379,6 +387,9 @@ public actor Cluster {
             record.nodes[i].recreate = true
         }
         try store.save(record)
+        // A remote engine's container has copies, not the files: they are copied again (a new
+        // container made below or at the next start gets them when it is created).
+        try await copyFilesIn(plan, node: name, container: container)
         try await recreateIfStopped(name)
     }
 
@@ -406,11 +417,13 @@ public actor Cluster {
         let images = try await Cluster.ensureImages([node.plan.image], runtime: runtime)
         let nodeSpec = NodeSpec(name: node.name, index: node.index, dc: node.dc, plan: node.plan, config: node.config)
         let spec = try prepare(nodeSpec)
+        try await createFolderVolumes(node.plan, node: name)
         try await handOverFolders(nodeSpec, imageUser: images[node.plan.image]?.user)
         try await History.run.record(kind: "node", name: "create", targets: [name],
                                      details: Cluster.imageDetails(cluster: self.name, ref: node.plan.image, images[node.plan.image])) {
             try await runtime.remove(node.container)
             _ = try await runtime.createContainer(spec)
+            try await copyFilesIn(node.plan, node: name, container: spec.name)
         }
         record.nodes[i].imageID = images[node.plan.image]?.id
         record.nodes[i].imageDigest = images[node.plan.image]?.digest
@@ -434,7 +447,9 @@ public actor Cluster {
         return details
     }
 
-    private func mounts(for plan: NodePlan, nodeDirectory dir: URL) -> [Mount] {
+    private func mounts(for plan: NodePlan, node: String, nodeDirectory dir: URL) -> [Mount] {
+        // On a remote engine the folders are volumes there and the files are copied in (NodeFolders).
+        if foldersAreVolumes { return folderVolumeMounts(plan, node: node) + plan.volumes }
         var mounts = plan.files.compactMap { file in
             file.containerPath.map { Mount(hostPath: dir.appendingPathComponent(file.path).path, containerPath: $0) }
         }
@@ -456,7 +471,7 @@ public actor Cluster {
                 try Data(file.content.utf8).write(to: url)
             }
         }
-        for d in plan.directories {
+        for d in plan.directories where !foldersAreVolumes {
             try FileManager.default.createDirectory(at: dir.appendingPathComponent(d.path), withIntermediateDirectories: true)
         }
     }

@@ -27,6 +27,7 @@ public final class EngineCache: Sendable {
         var environment = ProcessInfo.processInfo.environment
         if let engine { environment[EngineDiscovery.runtimeVariable] = engine.rawValue }
         let runtime = try await EngineDiscovery(environment: environment).discover()
+        PlainTCPWarning.sayOnce(runtime.location)
         known.withLock { $0[runtime.engine] = runtime }
         if engine == nil { defaultEngine.withLock { $0 = runtime.engine } }
         return runtime
@@ -38,6 +39,7 @@ public final class EngineCache: Sendable {
         known.withLock { known in
             if let runtime = known[engine] { return runtime }
             let runtime = EngineDiscovery.runtime(for: engine)
+            PlainTCPWarning.sayOnce(runtime.location)
             known[engine] = runtime
             return runtime
         }

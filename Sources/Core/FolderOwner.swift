@@ -69,15 +69,18 @@ extension Cluster {
               !spec.plan.directories.isEmpty else { return }
         let dir = store.nodeDirectory(name, spec.name)
         let relative = spec.plan.directories.map(\.path)
+        // A remote engine's folders are volumes there (NodeFolders): only a container reaches them.
+        let volumes = foldersAreVolumes
         let rootless = !FolderOwner.givenOnHost(location: runtime.location)
         // A rootless container's root is this user, who made the folders: nothing to hand over.
-        if rootless, owner == FolderOwner(uid: 0, gid: 0) { return }
-        if !rootless, relative.allSatisfy({ owner.apply(toTree: dir.appendingPathComponent($0).path) }) { return }
+        if rootless, !volumes, owner == FolderOwner(uid: 0, gid: 0) { return }
+        if !rootless, !volumes, relative.allSatisfy({ owner.apply(toTree: dir.appendingPathComponent($0).path) }) { return }
         var c = ContainerSpec(name: "\(Cluster.containerName(name, spec.name))-chown-\(Labels.runID)", image: spec.plan.image)
         c.labels = Labels.forResource(cluster: name, keep: record.keep)
         c.entrypoint = ["chown", "-R", owner.description] + relative.map { "/target/" + $0 }
         c.command = []
-        c.mounts = [Mount(hostPath: dir.path, containerPath: "/target")]
+        c.mounts = volumes ? folderVolumeMounts(spec.plan, node: spec.name, under: "/target")
+            : [Mount(hostPath: dir.path, containerPath: "/target")]
         c.user = "0"
         var reason: String
         do {

@@ -105,6 +105,8 @@ public struct GarbageCollector: Sendable {
             // Another state directory's, or its record is gone: by label only.
             try await runtime.remove(all: containers.map(\.id))
             for network in networks { try await runtime.removeNetwork(network) }
+            // A remote engine's node folders are volumes (NodeFolders).
+            for volume in try await runtime.listVolumes(labels: [Labels.cluster: name]) { try await runtime.removeVolume(volume) }
         }
         return Removed(cluster: name, containers: containers.count, ownerPID: owner == 0 ? nil : owner,
                        networks: networks.count, state: state)

@@ -70,8 +70,12 @@ public enum ImagePolicy {
         // Say where "never" came from, so the user knows what to change.
         let origin = requested == nil ? "\(PullPolicy.variable)=never" : "pull = \"never\""
         let engine = runtime.engine.rawValue
+        // A remote engine has its own images: this machine's are not there.
+        let location = runtime.location
+        let here = location.isRemote ? "on the engine at \(location.detail ?? "another host")" : "on this machine"
         let advice = "build or load it first (`\(engine) images` lists what is here; `ccm-lua image build` builds one), or check the name and tag"
-        var place = "on this machine"
+            + (location.isRemote ? "; an image of this machine gets there with `\(location.copyCommand(image: image, engine: runtime.engine))`" : "")
+        var place = here
         if policy != .always {
             do {
                 return try await runtime.inspectImage(image)
@@ -85,14 +89,14 @@ public enum ImagePolicy {
                                hint: advice)
         }
         do {
-            let why = policy == .always ? "pull = \"always\"" : "not on this machine"
+            let why = policy == .always ? "pull = \"always\"" : "not \(here)"
             try await runtime.pullImage(image, progress: progress ?? output?.pulling(image, engine: runtime.engine, why: why))
             return try await runtime.inspectImage(image)
         } catch var error as RuntimeError {
             error.kind = .imageNotFound
             error.summary = policy == .always
                 ? "image '\(image)' could not be pulled (pull = \"always\")"
-                : "image '\(image)' is not on this machine and could not be pulled"
+                : "image '\(image)' is not \(here) and could not be pulled"
             error.hint = advice
             throw error
         }

@@ -40,11 +40,11 @@ public struct NetworkNamespace: Sendable {
         if runtime is MultiHostRuntime, (environment[Self.mechanismVariable] ?? "").isEmpty {
             environment[Self.mechanismVariable] = FaultMechanism.container.rawValue
         }
-        self.mechanism = try Self.choose(engine: runtime.engine, environment: environment, userID: userID)
+        self.mechanism = try Self.choose(engine: runtime.engine, environment: environment, location: runtime.location, userID: userID)
         let image = environment[Self.imageVariable] ?? ""
         self.helperImage = image.isEmpty ? Self.defaultImage : image
         if mechanism == .nsenter, runtime.engine == .podman, userID != 0 {
-            let client = runtime as? CLIContainerRuntime
+            let client = runtime.commandLineClient
             entry = client?.commandLine(["unshare"]) ?? ["podman", "unshare"]
             entryEnvironment = client?.environment ?? [:]
         } else {
@@ -54,28 +54,27 @@ public struct NetworkNamespace: Sendable {
     }
 
     /// The forced mechanism, else nsenter where it can work, else the helper container.
-    public static func choose(engine: Engine, environment: [String: String], userID: uid_t = geteuid()) throws -> FaultMechanism {
+    /// `location`: where the runtime's engine runs (its own DOCKER_HOST or context counts); by
+    /// default read from `environment`.
+    public static func choose(engine: Engine, environment: [String: String], location: EngineLocation? = nil,
+                              userID: uid_t = geteuid()) throws -> FaultMechanism {
         if let forced = environment[mechanismVariable], !forced.isEmpty {
             guard let mechanism = FaultMechanism(rawValue: forced) else {
                 throw FaultError(.usage, "\(mechanismVariable)=\(forced) is not a fault mechanism; use nsenter or container")
             }
             return mechanism
         }
-        return nsenterProblem(engine: engine, environment: environment, userID: userID) == nil ? .nsenter : .container
+        return nsenterProblem(engine: engine, environment: environment, location: location, userID: userID) == nil ? .nsenter : .container
     }
 
     /// Why nsenter cannot be used here, or nil when it can.
-    public static func nsenterProblem(engine: Engine, environment: [String: String], userID: uid_t = geteuid()) -> String? {
-        switch engine {
-        case .docker:
-            if userID != 0 { return "ccm-lua does not run as root" }
-            if let host = environment["DOCKER_HOST"], !host.isEmpty, !host.hasPrefix("unix://") { return "the engine is remote (DOCKER_HOST=\(host))" }
-            if let context = environment["DOCKER_CONTEXT"], !context.isEmpty, context != "default" { return "a Docker context is in use (DOCKER_CONTEXT=\(context))" }
-        case .podman:
-            // Not root: a rootless Podman, entered through `podman unshare`, which only a local Podman has.
-            if let host = environment["CONTAINER_HOST"], !host.isEmpty { return "the engine is remote (CONTAINER_HOST=\(host))" }
-            if let connection = environment["CONTAINER_CONNECTION"], !connection.isEmpty { return "a Podman connection is in use" }
-        }
+    public static func nsenterProblem(engine: Engine, environment: [String: String], location: EngineLocation? = nil,
+                                      userID: uid_t = geteuid()) -> String? {
+        // The node's process is not on this host: its namespace cannot be entered from here.
+        let location = location ?? EngineLocation.of(engine: engine, environment: environment)
+        if location.isRemote { return "the engine is remote (\(location.detail ?? "another host"))" }
+        // Not root: a rootless Podman is entered through `podman unshare`; Docker needs root.
+        if engine == .docker, userID != 0 { return "ccm-lua does not run as root" }
         for tool in ["nsenter", "iptables", "tc"] where findTool(tool, environment: environment) == nil {
             return "`\(tool)` is not installed on this host"
         }
@@ -118,11 +117,13 @@ public struct NetworkNamespace: Sendable {
         guard mechanism == .container else { return }
         if try await runtime.imageExists(helperImage) { return }
         let engine = runtime.engine.rawValue
+        let location = runtime.location
         throw FaultError(.image, """
             faults on \(engine) run through a helper container, and its image '\(helperImage)' is not here. \
             Build one with iptables and iproute2 (`printf 'FROM debian:bookworm\\nRUN apt-get update && apt-get install -y --no-install-recommends iptables iproute2\\n' | \(engine) build -t \(helperImage) -`), \
             or point \(Self.imageVariable) at such an image\
-            \(Self.nsenterProblem(engine: runtime.engine, environment: ProcessInfo.processInfo.environment) == nil ? ", or set \(Self.mechanismVariable)=nsenter to use this host's tools" : "")
+            \(Self.nsenterProblem(engine: runtime.engine, environment: ProcessInfo.processInfo.environment, location: location) == nil ? ", or set \(Self.mechanismVariable)=nsenter to use this host's tools" : "")\
+            \(location.isRemote ? ". The image must be on the engine that runs the nodes (\(location.detail ?? "remote")), not only on this machine: `\(engine) build` with that engine selected builds it there, or copy it with `\(location.copyCommand(image: helperImage, engine: runtime.engine))`" : "")
             """)
     }
 

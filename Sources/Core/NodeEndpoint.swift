@@ -13,9 +13,14 @@ public struct EngineLocation: Sendable, Equatable {
     public var publishedHost: String
     /// Why it is remote or rootless, for messages ("DOCKER_HOST=tcp://h:2376").
     public var detail: String?
+    /// The engine's address when it is reached over plain `tcp://` without verified TLS: whoever
+    /// reaches that port is root on the engine's host (see `plainTCPWarning`).
+    public var plainTCPAddress: String?
 
-    public init(isRemote: Bool = false, isRootless: Bool = false, publishedHost: String = "127.0.0.1", detail: String? = nil) {
+    public init(isRemote: Bool = false, isRootless: Bool = false, publishedHost: String = "127.0.0.1", detail: String? = nil,
+                plainTCPAddress: String? = nil) {
         self.isRemote = isRemote; self.isRootless = isRootless; self.publishedHost = publishedHost; self.detail = detail
+        self.plainTCPAddress = plainTCPAddress
     }
 
     public static let localRootful = EngineLocation()
@@ -28,31 +33,89 @@ public struct EngineLocation: Sendable, Equatable {
         switch engine {
         case .docker:
             if let host = value("DOCKER_HOST") {
-                if host.hasPrefix("unix://") {
-                    // Rootless Docker listens in the user's runtime folder (/run/user/UID/docker.sock).
-                    let rootless = host.contains("/run/user/") || host.contains("rootless")
-                    return EngineLocation(isRootless: rootless, detail: rootless ? "DOCKER_HOST=\(host)" : nil)
-                }
-                return EngineLocation(isRemote: true, publishedHost: hostName(in: host) ?? "127.0.0.1", detail: "DOCKER_HOST=\(host)")
+                return docker(host: host, detail: "DOCKER_HOST=\(host)", verifiesTLS: dockerVerifiesTLS(environment: environment))
             }
-            if let context = value("DOCKER_CONTEXT"), context != "default" {
-                return EngineLocation(isRemote: true, detail: "DOCKER_CONTEXT=\(context)")
+            // A context named by DOCKER_CONTEXT or chosen with `docker context use`: where it points.
+            if let context = DockerContext.current(environment: environment) {
+                guard let host = context.host else {
+                    return EngineLocation(isRemote: true, detail: "Docker context \(context.name) (not found in \(DockerContext.configFolder(environment).path))")
+                }
+                return docker(host: host, detail: "Docker context \(context.name) (\(host))", verifiesTLS: context.verifiesTLS)
             }
             return .localRootful
         case .podman:
             if let host = value("CONTAINER_HOST") {
-                return EngineLocation(isRemote: true, publishedHost: hostName(in: host) ?? "127.0.0.1", detail: "CONTAINER_HOST=\(host)")
+                // Podman's remote client has no TLS: tcp:// is always plain.
+                return EngineLocation(isRemote: true, publishedHost: hostName(in: host) ?? "127.0.0.1", detail: "CONTAINER_HOST=\(host)",
+                                      plainTCPAddress: isPlainTCP(host, verifiesTLS: false) ? host : nil)
             }
             if let connection = value("CONTAINER_CONNECTION") {
                 return EngineLocation(isRemote: true, detail: "CONTAINER_CONNECTION=\(connection)")
             }
-            if globalArguments.contains("--remote") || globalArguments.contains("--url")
+            if globalArguments.contains("--remote") || globalArguments.contains("--url") || globalArguments.contains("--connection")
                 || (executable ?? "").hasSuffix("podman-remote") {
                 return EngineLocation(isRemote: true, detail: "podman --remote")
             }
             // Local Podman runs with the rights of whoever calls it.
             return userID == 0 ? .localRootful : EngineLocation(isRootless: true, detail: "podman runs as uid \(userID)")
         }
+    }
+
+    /// A Docker engine at `host` (DOCKER_HOST's or a context's address).
+    static func docker(host: String, detail: String, verifiesTLS: Bool) -> EngineLocation {
+        if host.hasPrefix("unix://") {
+            // Rootless Docker listens in the user's runtime folder (/run/user/UID/docker.sock).
+            let rootless = host.contains("/run/user/") || host.contains("rootless")
+            return EngineLocation(isRootless: rootless, detail: rootless ? detail : nil)
+        }
+        return EngineLocation(isRemote: true, publishedHost: hostName(in: host) ?? "127.0.0.1", detail: detail,
+                              plainTCPAddress: isPlainTCP(host, verifiesTLS: verifiesTLS) ? host : nil)
+    }
+
+    /// The one rule for the plain-TCP warning: an engine address is exposed when it is `tcp://`
+    /// and the client does not verify the engine with TLS certificates. `ssh://` and `unix://`
+    /// are not.
+    public static func isPlainTCP(_ address: String, verifiesTLS: Bool) -> Bool {
+        address.lowercased().hasPrefix("tcp://") && !verifiesTLS
+    }
+
+    /// Whether the `docker` client verifies DOCKER_HOST with TLS: DOCKER_TLS_VERIFY set, and
+    /// `ca.pem`, `cert.pem` and `key.pem` in DOCKER_CERT_PATH (default: the client's config folder).
+    public static func dockerVerifiesTLS(environment: [String: String]) -> Bool {
+        guard let verify = environment["DOCKER_TLS_VERIFY"], !verify.isEmpty else { return false }
+        let folder = environment["DOCKER_CERT_PATH"].flatMap { $0.isEmpty ? nil : URL(fileURLWithPath: $0) }
+            ?? DockerContext.configFolder(environment)
+        return ["ca.pem", "cert.pem", "key.pem"].allSatisfy {
+            FileManager.default.fileExists(atPath: folder.appendingPathComponent($0).path)
+        }
+    }
+
+    /// What to tell the user about an engine reached over plain TCP; nil when it is not.
+    public var plainTCPWarning: String? {
+        guard let address = plainTCPAddress else { return nil }
+        return """
+            ccm-lua: warning: the engine at \(address) is reached over plain TCP without TLS: anyone who can \
+            reach that port is root on its host. Use ssh:// (DOCKER_HOST=ssh://user@host), or TLS \
+            (DOCKER_TLS_VERIFY=1 and certificates in DOCKER_CERT_PATH, or a context made with \
+            `docker context create --docker host=tcp://...,ca=...,cert=...,key=...`); keep plain TCP to a private network.
+            """
+    }
+
+    /// A command that copies an image of this machine's engine to this remote one, for messages:
+    /// `docker save IMG | docker -H tcp://h:2375 load`.
+    public func copyCommand(image: String, engine: Engine) -> String {
+        let client = engine.rawValue
+        let detail = self.detail ?? ""
+        let value = detail.split(separator: "=", maxSplits: 1).last.map(String.init) ?? ""
+        let flag: String
+        if detail.hasPrefix("DOCKER_HOST=") { flag = "-H \(value)" }
+        else if detail.hasPrefix("Docker context "), let name = detail.dropFirst("Docker context ".count).split(separator: " ").first { flag = "--context \(name)" }
+        else if detail.hasPrefix("CONTAINER_HOST=") { flag = "--url \(value)" }
+        else if detail.hasPrefix("CONTAINER_CONNECTION=") { flag = "--connection \(value)" }
+        else { flag = client == "docker" ? "-H HOST" : "--url URL" }
+        // The local client must not be pointed at the remote engine by the environment itself.
+        let local = client == "docker" ? "DOCKER_HOST= DOCKER_CONTEXT=default \(client)" : "CONTAINER_HOST= \(client)"
+        return "\(local) save \(image) | \(client) \(flag) load"
     }
 
     /// "tcp://h:2376" and "ssh://user@h:22/run/podman.sock" -> "h"; nil for a unix socket.

@@ -36,6 +36,19 @@ public final class MultiHostRuntime: ContainerRuntime {
         placed.withLock { $0[container] = host }
     }
 
+    /// Whether a host's engine is on another machine. Then every node's folders are volumes on
+    /// its own engine (`NodeFolders`): a bind mount there would make this machine's path on that
+    /// machine, and leave it behind.
+    public var spansRemoteEngines: Bool { engines.values.contains { $0.location.isRemote } }
+
+    /// The host of the node a helper container is named after (`<node container>-chown-<run>`:
+    /// it works on that node's folders, which are on that node's engine).
+    private func helpedHost(_ name: String) -> String? {
+        placed.withLock { placed in
+            placed.keys.filter { name.hasPrefix($0 + "-") }.max { $0.count < $1.count }.flatMap { placed[$0] }
+        }
+    }
+
     public func host(of container: ContainerRef) -> String {
         placed.withLock { $0[container] } ?? manager
     }
@@ -159,6 +172,8 @@ public final class MultiHostRuntime: ContainerRuntime {
             host = placedHost
         } else if let joined = spec.network, joined.hasPrefix("container:") {
             host = self.host(of: String(joined.dropFirst("container:".count)))
+        } else if let helped = helpedHost(spec.name) {
+            host = helped
         } else {
             host = manager
         }

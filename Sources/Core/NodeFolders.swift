@@ -28,7 +28,9 @@ public enum NodeFolders {
 
 extension Cluster {
     /// Whether this cluster's node folders are volumes on its engine (see `NodeFolders`).
-    nonisolated var foldersAreVolumes: Bool { NodeFolders.areVolumes(runtime.location) }
+    nonisolated var foldersAreVolumes: Bool {
+        (runtime as? MultiHostRuntime)?.spansRemoteEngines ?? NodeFolders.areVolumes(runtime.location)
+    }
 
     /// The mounts of a node's directories as volumes, under `root` ("" for their place in the node).
     nonisolated func folderVolumeMounts(_ plan: NodePlan, node: String, under root: String? = nil) -> [Mount] {

@@ -155,6 +155,34 @@ import CoreTesting
         #expect(!store.exists("span"))
     }
 
+    /// A host on another machine cannot take a bind mount of this machine's node folder (its
+    /// engine would make that path over there): every node's folders are volumes on its own
+    /// engine, and a helper named after a node goes to that node's engine.
+    @Test func acrossARemoteHostNodeFoldersAreVolumesOnEachNodesEngine() async throws {
+        let h1 = FakeContainerRuntime(images: ["img:1"])
+        let h2 = FakeContainerRuntime(images: ["img:1"], location: EngineLocation(isRemote: true, publishedHost: "10.9.0.2"))
+        h1.setSwarm(Self.manager); h2.setSwarm(Self.worker); h2.join(swarmOf: h1)
+        let hosts = [try EngineHost(name: "h1", address: "unix:///var/run/docker.sock"), try EngineHost(name: "h2", address: "tcp://10.9.0.2:2375")]
+        let fakes = ["h1": h1, "h2": h2]
+        let store = Self.store()
+        defer { try? FileManager.default.removeItem(at: store.home) }
+        let runtime = try await MultiHostRuntime.connect(hosts) { fakes[$0.name]! }
+        #expect(runtime.spansRemoteEngines)
+        var spec = Self.spec("vols", hosts: hosts, nodes: [("node1", nil), ("node2", nil)])
+        for i in spec.nodes.indices { spec.nodes[i].plan.directories = [NodeDirectory(path: "data", containerPath: "/data")] }
+        let cluster = try await Cluster.create(spec, runtime: runtime, store: store)
+        // node2 is on h2 (round-robin): its data is a volume there, not this machine's folder.
+        let node2 = try #require(h2.container("vols-node2"))
+        #expect(node2.spec.mounts.map(\.hostPath) == [NodeFolders.volumeName(cluster: "vols", node: "node2", directory: "data")])
+        #expect(h2.volumeNames.contains(NodeFolders.volumeName(cluster: "vols", node: "node2", directory: "data")))
+        // A helper named after node2's container goes to node2's engine.
+        _ = try await runtime.createContainer(ContainerSpec(name: "vols-node2-chown-run1", image: "img:1"))
+        #expect(h2.containerNames.contains("vols-node2-chown-run1") && !h1.containerNames.contains("vols-node2-chown-run1"))
+        try await runtime.remove("vols-node2-chown-run1")
+        try await cluster.remove()
+        #expect(h1.volumeNames.isEmpty && h2.volumeNames.isEmpty, "\(h1.volumeNames) \(h2.volumeNames)")
+    }
+
     /// One host (a remote engine, say) needs no swarm: its network is an ordinary one.
     @Test func aSingleHostNeedsNoSwarm() async throws {
         let store = Self.store()

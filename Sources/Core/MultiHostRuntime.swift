@@ -158,7 +158,13 @@ public final class MultiHostRuntime: ContainerRuntime {
 
     // MARK: Volumes (each host has its own)
 
-    public func createVolume(_ spec: VolumeSpec) async throws { _ = try await everywhere { _, e in try await e.createVolume(spec) } }
+    /// A node's volume on the node's host; any other on every host.
+    public func createVolume(_ spec: VolumeSpec) async throws {
+        if let node = spec.labels[Labels.node], let host = nodeHosts.withLock({ $0[node] }), let engine = engines[host] {
+            return try await naming(host) { try await engine.createVolume(spec) }
+        }
+        _ = try await everywhere { _, e in try await e.createVolume(spec) }
+    }
     public func removeVolume(_ name: String) async throws { _ = try await everywhere { _, e in try await e.removeVolume(name) } }
     public func listVolumes(labels: [String: String]) async throws -> [String] {
         Array(Set(try await everywhere { _, e in try await e.listVolumes(labels: labels) }.joined())).sorted()

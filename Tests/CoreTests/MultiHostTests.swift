@@ -174,7 +174,8 @@ import CoreTesting
         // node2 is on h2 (round-robin): its data is a volume there, not this machine's folder.
         let node2 = try #require(h2.container("vols-node2"))
         #expect(node2.spec.mounts.map(\.hostPath) == [NodeFolders.volumeName(cluster: "vols", node: "node2", directory: "data")])
-        #expect(h2.volumeNames.contains(NodeFolders.volumeName(cluster: "vols", node: "node2", directory: "data")))
+        #expect(h2.volumeNames == [NodeFolders.volumeName(cluster: "vols", node: "node2", directory: "data")])
+        #expect(h1.volumeNames == [NodeFolders.volumeName(cluster: "vols", node: "node1", directory: "data")])
         // A helper named after node2's container goes to node2's engine.
         _ = try await runtime.createContainer(ContainerSpec(name: "vols-node2-chown-run1", image: "img:1"))
         #expect(h2.containerNames.contains("vols-node2-chown-run1") && !h1.containerNames.contains("vols-node2-chown-run1"))

@@ -4,7 +4,7 @@ import Core
 import CoreTesting
 
 /// An engine on another machine, reached through DOCKER_HOST or a Docker context: where it is
-/// found, the plain-TCP warning, and node folders as volumes on it (docs/engines.md "Remote engines").
+/// found, the plain-TCP warning, and node folders as volumes on it (docs/remote-engines.md).
 @Suite struct RemoteEngineTests {
     /// A client config folder with one context, as `docker context create NAME --docker host=HOST` writes it.
     static func contextFolder(_ name: String, host: String, tls: Bool = false, current: Bool = false) throws -> URL {

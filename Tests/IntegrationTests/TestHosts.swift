@@ -4,7 +4,7 @@ import Testing
 import Core
 
 /// The engines of multi-host tests on this one machine: the host's Docker as swarm manager and two
-/// Docker engines in containers as workers (`scripts/test-hosts`, docs/engines.md "Test hosts").
+/// Docker engines in containers as workers (`scripts/test-hosts`, docs/test-hosts.md).
 ///
 /// `TestHosts.shared()` starts them once per test process, on first use, and they are removed when
 /// the process exits, also after failed tests. A test process killed outright leaves them up; the
@@ -31,7 +31,7 @@ struct TestHosts: Sendable {
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("scripts/test-hosts").path
 
-    /// Cold `up 2` took 24–30 s on the two shared cores (docs/engines.md); a process that waits for
+    /// Cold `up 2` took 24–30 s on the two shared cores (docs/test-hosts.md); a process that waits for
     /// another one's hosts may wait for that process's whole run.
     static let upLimit: Double = 300
     static let downLimit: Double = 120

@@ -210,16 +210,31 @@ public final class EngineAPISocket: Sendable {
 
     /// Starts `podman system service` in a session of its own, so it outlives neither its idle
     /// time nor is it ended by a Ctrl-C meant for ccm-lua; `setsid -f` returns at once.
+    /// The service is shared by every later ccm-lua process, so it must owe nothing to this one:
+    /// it runs in `/` with a neutral environment (a test's HOME and working folder, removed after,
+    /// once broke every container start: "write child: broken pipe"), through `ChildProcess`,
+    /// which starts it with no signal blocked and no descriptor of ours.
     private func startService() async -> String? {
         try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        let argv = ["sh", "-c", "exec setsid -f \"$@\" </dev/null >/dev/null 2>&1", "sh",
+        let argv = ["/bin/sh", "-c", "cd / && exec setsid -f \"$@\" </dev/null >/dev/null 2>&1", "sh",
                     executable, "system", "service", "--time", String(Int(Defaults.podmanServiceIdle)), "unix://" + path]
+        let code: Int32
         do {
-            let output = try await ProcessRunner.run(argv, environment: environment, timeout: Defaults.podmanServiceStart)
-            return output.code == 0 ? nil : "`\(executable) system service` could not be started (exit \(output.code))"
+            let pid = try ChildProcess.spawn(argv, environment: Self.serviceEnvironment(environment))
+            code = await Task.detached { ChildProcess.wait(pid) }.value
         } catch {
             return "`\(executable) system service` could not be started: \(error)"
         }
+        return code == 0 ? nil : "`\(executable) system service` could not be started (exit \(code))"
+    }
+
+    /// PATH, the user's own home (not this process's HOME) and, for a rootless Podman, its
+    /// runtime folder: what any process of this user would start the service with.
+    static func serviceEnvironment(_ own: [String: String], inherited: [String: String] = ProcessInfo.processInfo.environment) -> [String: String] {
+        let home = getpwuid(geteuid()).map { String(cString: $0.pointee.pw_dir) } ?? "/"
+        var environment = ["PATH": inherited["PATH"] ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME": home]
+        if let runtime = own["XDG_RUNTIME_DIR"] ?? inherited["XDG_RUNTIME_DIR"], !runtime.isEmpty { environment["XDG_RUNTIME_DIR"] = runtime }
+        return environment
     }
 }
 

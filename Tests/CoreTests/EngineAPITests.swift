@@ -169,6 +169,17 @@ import Testing
         if case .client = plan(.podman, [:], global: ["--remote"]) {} else { Issue.record("--remote must use the client") }
     }
 
+    /// The shared Podman service outlives the process that starts it: it must not keep that
+    /// process's HOME, TMPDIR or configuration (a test's folders, removed after, broke it).
+    @Test func theSharedServiceStartsWithANeutralEnvironment() {
+        let inherited = ["PATH": "/usr/bin:/bin", "HOME": "/tmp/test-home", "TMPDIR": "/tmp/test-tmp",
+                         "CONTAINERS_CONF": "/tmp/x.conf", "XDG_RUNTIME_DIR": "/run/user/1000"]
+        let environment = EngineAPISocket.serviceEnvironment([:], inherited: inherited)
+        #expect(Set(environment.keys) == ["PATH", "HOME", "XDG_RUNTIME_DIR"])
+        #expect(environment["PATH"] == "/usr/bin:/bin" && environment["XDG_RUNTIME_DIR"] == "/run/user/1000")
+        #expect(environment["HOME"] == getpwuid(geteuid()).map { String(cString: $0.pointee.pw_dir) })
+    }
+
     @Test func aDockerContextInUseMeansTheClient() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ccm-docker-config-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)

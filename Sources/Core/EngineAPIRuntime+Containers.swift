@@ -148,6 +148,9 @@ struct ContainerCreateBody: Encodable, Equatable {
         if !spec.mounts.isEmpty {
             host.Binds = spec.mounts.map { "\($0.hostPath):\($0.containerPath)" + ($0.readOnly ? ":ro" : "") }
         }
+        // Joining another container's namespace (fault helpers): Podman's compatible API refuses
+        // it beside the network's endpoint settings the mapping sends; the client does it right.
+        if spec.network?.hasPrefix("container:") == true { return nil }
         host.NetworkMode = spec.network
         host.CapAdd = spec.capAdd.isEmpty ? nil : spec.capAdd
         if let cpus = spec.cpus { host.NanoCpus = Int64((cpus * 1e9).rounded()) }

@@ -108,6 +108,14 @@ import Testing
         #expect(ContainerCreateBody(spec, image: "i", engine: .podman) == nil)
     }
 
+    /// A fault helper joins its node's namespace: Podman's API refused the mapping's body for it
+    /// ("networks and static ip/mac address can only be used with Bridge mode networking").
+    @Test func aContainerJoiningAnothersNamespaceGoesThroughTheClient() {
+        var spec = ContainerSpec(name: "helper", image: "i")
+        spec.network = "container:abc123"
+        #expect(ContainerCreateBody(spec, image: "i", engine: .podman) == nil)
+    }
+
     // MARK: Errors
 
     /// Each recorded API error gives the kind and summary the client gives for the same failure.

@@ -82,16 +82,6 @@ extension EngineAPIRuntime {
         return try Self.containerInfo(answer.body, engine: engine)
     }
 
-    /// Concurrently, a request each (a missing one fails the call, as for the client).
-    public func inspect(all containers: [ContainerRef]) async throws -> [ContainerInfo] {
-        try await withThrowingTaskGroup(of: (Int, ContainerInfo).self) { group in
-            for (i, c) in containers.enumerated() { group.addTask { (i, try await self.inspect(c)) } }
-            var infos = [ContainerInfo?](repeating: nil, count: containers.count)
-            for try await (i, info) in group { infos[i] = info }
-            return infos.compactMap { $0 }
-        }
-    }
-
     /// The API's inspect document is Docker's on both engines, which is what `docker inspect`
     /// prints; Podman's differs from its own client's only where noted.
     static func containerInfo(_ body: [UInt8], engine: Engine) throws -> ContainerInfo {

@@ -7,17 +7,10 @@ import Core
 @Suite(.serialized) struct NodeRemovalFolderTests {
     @Test func anOrdinaryUsersRemovedNodeTakesFilesItsContainerWroteAsAnotherUser() async throws {
         _ = try await Integration.runtime(.docker)
-        let docker = try #require(getgrnam("docker")?.pointee.gr_gid, "no docker group")
-        let ordinary: uid_t = 1000
-        let root = URL(fileURLWithPath: "/tmp/ccm-lua-rmnode-\(UUID().uuidString.prefix(8))")
-        let home = root.appendingPathComponent("home")
+        let (root, home) = try Integration.ordinaryUserFolder("rmnode")
         let name = ScenarioTests.unique("rmfolder", .docker)
         defer { try? FileManager.default.removeItem(at: root) }
         do {
-            for dir in [root, home, root.appendingPathComponent("docker")] {
-                try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-                #expect(chown(dir.path, ordinary, ordinary) == 0)
-            }
             let script = root.appendingPathComponent("rmnode.lua")
             try """
                 local writer = { name = "writer", start_order = "parallel", config = {} }
@@ -36,23 +29,8 @@ import Core
                 print("after: " .. exec.host({ "ls", folder }).code)
                 print("nodes: " .. #c:nodes())
                 """.write(to: script, atomically: true, encoding: .utf8)
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-            process.arguments = ["--reuid=\(ordinary)", "--regid=\(ordinary)", "--groups=\(docker)", "--", Binary.path, script.path]
-            process.environment = [
-                "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
-                "HOME": root.path, "DOCKER_CONFIG": root.appendingPathComponent("docker").path,
-                "CCM_LUA_HOME": home.path, "CCM_LUA_RUNTIME": "docker", "CCM_LUA_PULL": "never",
-            ]
-            process.currentDirectoryURL = root
-            let out = Pipe(), err = Pipe()
-            process.standardOutput = out
-            process.standardError = err
-            try process.run()
-            let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            #expect(process.terminationStatus == 0, "stderr:\n\(stderr)")
+            let (status, stdout, stderr) = try Integration.runAsOrdinaryUser(script, root: root, home: home)
+            #expect(status == 0, "stderr:\n\(stderr)")
             // `ls` of a folder that is gone exits 2.
             for line in ["before: 1001", "after: 2", "nodes: 1"] {
                 #expect(stdout.contains(line), "missing '\(line)' in:\n\(stdout)\nstderr:\n\(stderr)")

@@ -90,20 +90,13 @@ import Glibc
     /// the rootless job covers (scripts/test-rootless runs this suite as that user).
     @Test func anOrdinaryUserInTheDockerGroupGetsFoldersGivenAndRemoved() async throws {
         _ = try await Integration.runtime(.docker)
-        let docker = try #require(getgrnam("docker")?.pointee.gr_gid, "no docker group")
-        let ordinary: uid_t = 1000
-        let root = URL(fileURLWithPath: "/tmp/ccm-lua-ordinary-\(UUID().uuidString.prefix(8))")
-        let home = root.appendingPathComponent("home")
+        let (root, home) = try Integration.ordinaryUserFolder("ordinary")
         let name = ScenarioTests.unique("ordinary", .docker)
         func cleanUp() async {
             _ = try? await ResourceCleanup.removeAll(matching: [Labels.cluster: name], in: CLIContainerRuntime(engine: .docker))
             try? FileManager.default.removeItem(at: root)
         }
         do {
-            for dir in [root, home, root.appendingPathComponent("docker")] {
-                try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-                #expect(chown(dir.path, ordinary, ordinary) == 0)
-            }
             let script = root.appendingPathComponent("ordinary.lua")
             try """
                 local writer = { name = "writer", start_order = "parallel", config = {} }
@@ -122,23 +115,8 @@ import Glibc
                 local data = os.getenv("CCM_LUA_HOME") .. "/" .. c.name .. "/node1/data"
                 print("its folder is " .. exec.host({ "stat", "-c", "%u:%g", data }).stdout:gsub("%s+$", ""))
                 """.write(to: script, atomically: true, encoding: .utf8)
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-            process.arguments = ["--reuid=\(ordinary)", "--regid=\(ordinary)", "--groups=\(docker)", "--", Binary.path, script.path]
-            process.environment = [
-                "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
-                "HOME": root.path, "DOCKER_CONFIG": root.appendingPathComponent("docker").path,
-                "CCM_LUA_HOME": home.path, "CCM_LUA_RUNTIME": "docker", "CCM_LUA_PULL": "never",
-            ]
-            process.currentDirectoryURL = root
-            let out = Pipe(), err = Pipe()
-            process.standardOutput = out
-            process.standardError = err
-            try process.run()
-            let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            #expect(process.terminationStatus == 0, "stderr:\n\(stderr)")
+            let (status, stdout, stderr) = try Integration.runAsOrdinaryUser(script, root: root, home: home)
+            #expect(status == 0, "stderr:\n\(stderr)")
             for line in ["ccm-lua runs as 1000", "the node wrote as 1001", "node2 wrote as 1001", "its folder is 1001:1001"] {
                 #expect(stdout.contains(line), "missing '\(line)' in:\n\(stdout)\nstderr:\n\(stderr)")
             }

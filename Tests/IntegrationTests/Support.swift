@@ -177,3 +177,52 @@ func expectRuntimeError(_ kind: RuntimeError.Kind, sourceLocation: SourceLocatio
         return nil
     }
 }
+
+extension Integration {
+    /// The uid the ordinary-user tests run ccm-lua as (a member of the `docker` group).
+    static let ordinaryUser: uid_t = 1000
+
+    /// A folder for one ordinary-user run, owned by that user: `root` (HOME, the script's place),
+    /// `root/home` (CCM_LUA_HOME) and `root/docker` (DOCKER_CONFIG).
+    static func ordinaryUserFolder(_ prefix: String) throws -> (root: URL, home: URL) {
+        let root = URL(fileURLWithPath: "/tmp/ccm-lua-\(prefix)-\(UUID().uuidString.prefix(8))")
+        let home = root.appendingPathComponent("home")
+        for dir in [root, home, root.appendingPathComponent("docker")] {
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            guard chown(dir.path, ordinaryUser, ordinaryUser) == 0 else {
+                try? FileManager.default.removeItem(at: root)
+                throw OrdinaryUserProblem("cannot give \(dir.path) to uid \(ordinaryUser): \(String(cString: strerror(errno)))")
+            }
+        }
+        return (root, home)
+    }
+
+    /// Runs `ccm-lua SCRIPT` as `ordinaryUser` in the docker group (setpriv, so as root only), with
+    /// the folder from `ordinaryUserFolder` and Docker as its engine.
+    static func runAsOrdinaryUser(_ script: URL, root: URL, home: URL) throws -> (status: Int32, stdout: String, stderr: String) {
+        guard let docker = getgrnam("docker")?.pointee.gr_gid else { throw OrdinaryUserProblem("no docker group on this machine") }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+        process.arguments = ["--reuid=\(ordinaryUser)", "--regid=\(ordinaryUser)", "--groups=\(docker)", "--", Binary.path, script.path]
+        process.environment = [
+            "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
+            "HOME": root.path, "DOCKER_CONFIG": root.appendingPathComponent("docker").path,
+            "CCM_LUA_HOME": home.path, "CCM_LUA_RUNTIME": "docker", "CCM_LUA_PULL": "never",
+        ]
+        process.currentDirectoryURL = root
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        // stderr on a thread of its own: a full pipe would otherwise stop the child.
+        let stderrData = Mutex(Data())
+        let readDone = DispatchSemaphore(value: 0)
+        Thread { stderrData.withLock { $0 = err.fileHandleForReading.readDataToEndOfFile() }; readDone.signal() }.start()
+        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        readDone.wait()
+        return (process.terminationStatus, stdout, String(decoding: stderrData.withLock { $0 }, as: UTF8.self))
+    }
+
+    struct OrdinaryUserProblem: Error, CustomStringConvertible { let description: String; init(_ d: String) { description = d } }
+}

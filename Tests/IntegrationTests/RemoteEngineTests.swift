@@ -104,7 +104,7 @@ struct RemoteEngineTests {
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("ccm-lua-remote-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: home) }
         let env = Self.environment(["DOCKER_HOST": address])
-        do {
+        try await Self.removingAfterwards(name, from: remote) {
             let result = try await Self.run(["-e", Self.etcdScript(name, keep: true)], home: home, env)
             Self.expectEtcdScriptWorked(result, engineIP: Self.ip(address))
 
@@ -134,7 +134,13 @@ struct RemoteEngineTests {
             #expect(removed.status == 0, "\(removed.stderr)")
             #expect(try await Self.resources(name, on: remote).isEmpty, "left on the remote engine after rm")
             #expect(!FileManager.default.fileExists(atPath: home.appendingPathComponent(name).path))
-        } catch {
+        }
+    }
+
+    /// Runs `body`, then removes what is labelled with cluster `name` from `remote`, whether
+    /// `body` threw or not.
+    static func removingAfterwards(_ name: String, from remote: any ContainerRuntime, _ body: () async throws -> Void) async throws {
+        do { try await body() } catch {
             _ = try? await ResourceCleanup.removeAll(matching: [Labels.cluster: name], in: remote)
             throw error
         }
@@ -206,7 +212,7 @@ struct RemoteEngineTests {
             wait_until(function() return io.open("\(go.path)") end, { timeout = 300, interval = 0.1 })
             error("boom")
             """
-        do {
+        try await Self.removingAfterwards(name, from: remote) {
             // A helper image that is on this machine but not on the remote engine.
             let running = try Binary.Running(["-e", script], home: home,
                                              environment: env.merging(["CCM_LUA_FAULT_IMAGE": TestHosts.image]) { $1 })
@@ -237,11 +243,7 @@ struct RemoteEngineTests {
             #expect(running.stderr.contains("boom"), "\(running.stderr)")
             #expect(try await Self.resources(name, on: remote).isEmpty, "left on the remote engine after the error")
             #expect(!FileManager.default.fileExists(atPath: home.appendingPathComponent(name).path))
-        } catch {
-            _ = try? await ResourceCleanup.removeAll(matching: [Labels.cluster: name], in: remote)
-            throw error
         }
-        _ = try? await ResourceCleanup.removeAll(matching: [Labels.cluster: name], in: remote)
     }
 
     @Test("kill -9 of the owner of a run on a remote engine: its reaper, on this machine, removes the cluster from the remote engine")
@@ -260,7 +262,7 @@ struct RemoteEngineTests {
             io.stdout:flush()
             sleep(600)
             """
-        do {
+        try await Self.removingAfterwards(name, from: remote) {
             let running = try Binary.Running(["-e", script], home: home, environment: Self.environment(["DOCKER_HOST": address]))
             let ready = await running.waitForOutput("ready", seconds: 300)
             try #require(ready, "the script did not get ready:\n\(running.stdout)\n\(running.stderr)")
@@ -270,11 +272,7 @@ struct RemoteEngineTests {
             let gone = try await eventually(60) { try await Self.resources(name, on: remote).isEmpty }
             let left = try await Self.resources(name, on: remote)
             #expect(gone, "left on the remote engine after the reaper: \(left)")
-        } catch {
-            _ = try? await ResourceCleanup.removeAll(matching: [Labels.cluster: name], in: remote)
-            throw error
         }
-        _ = try? await ResourceCleanup.removeAll(matching: [Labels.cluster: name], in: remote)
     }
 
     /// Podman's own local optimisations (its log file read here, nsenter, node addresses, bind
